@@ -1,0 +1,1 @@
+"""Proof that torchnet and jaxnet compute the same numbers."""

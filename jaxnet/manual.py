@@ -1,0 +1,68 @@
+"""Lecture programs 1-2, by hand: forward pass, a hand-written gradient, gradient descent on `w`."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxnet.device import array, numpy
+from netdata import init, problems
+
+
+class Trainer(NamedTuple):  # a pytree: jit and scan carry it; updates return a new one
+    w: jax.Array  # (Din, Dout)
+    lr: jax.Array  # a traced scalar, so a new learning rate does not recompile
+
+
+# 1. Define the model: y_pred = x @ w, no bias, no autodiff.
+def build(weights: dict[str, np.ndarray], lr: float, device=None) -> Trainer:
+    w = array(weights["w"], device)
+    return Trainer(w=w, lr=jnp.asarray(lr, w.dtype))
+
+
+def predict(trainer: Trainer, x: jax.Array) -> jax.Array:
+    return x @ trainer.w  # (N, Din) @ (Din, Dout) -> (N, Dout)
+
+
+# 3. Train: forward pass -> loss; backward pass written out by hand -> gradient; gradient descent.
+def loss_and_grads(trainer: Trainer, x: jax.Array, y: jax.Array):
+    y_pred = predict(trainer, x)
+    loss = 0.5 * jnp.sum((y_pred - y) ** 2)
+    grad_y_pred = y_pred - y  # (N, Dout)
+    grad_w = x.T @ grad_y_pred  # (Din, Dout)
+    return loss, {"w": grad_w}
+
+
+@jax.jit
+def train_step(trainer: Trainer, x: jax.Array, y: jax.Array) -> tuple[Trainer, jax.Array]:
+    loss, grads = loss_and_grads(trainer, x, y)
+    # JAX arrays are immutable: no `w -= ...`; the step returns a new Trainer instead.
+    return trainer._replace(w=trainer.w - trainer.lr * grads["w"]), loss
+
+
+@jax.jit
+def train(trainer: Trainer, xs: jax.Array, ys: jax.Array) -> tuple[Trainer, jax.Array]:
+    """One step per leading index of xs (K, B, Din) and ys (K, B, Dout), fused by lax.scan."""
+    return jax.lax.scan(lambda t, batch: train_step(t, *batch), trainer, (xs, ys))
+
+
+def export(trainer: Trainer) -> dict[str, np.ndarray]:
+    return {"w": numpy(trainer.w)}
+
+
+def main() -> None:
+    """The lecture's program: 64 x 4 -> 2, lr 1e-6, 5000 steps, standard-normal start."""
+    x, y = problems.lecture(seed=0)  # 2. load the data
+    trainer = build(init.linear("randn", problems.DIN, problems.DOUT, bias=False), problems.LECTURE_LR)
+    steps = problems.LECTURE_STEPS
+    trainer, losses = train(trainer, jnp.broadcast_to(x, (steps, *x.shape)), jnp.broadcast_to(y, (steps, *y.shape)))
+    print(f"loss {losses[0]:.4f} -> {losses[-1]:.4f} after {steps} steps")
+    print("4. test, forward pass with the trained w:", predict(trainer, x[:3]).tolist())
+
+
+if __name__ == "__main__":
+    with jax.default_matmul_precision("highest"):
+        main()

@@ -1,0 +1,74 @@
+"""Lecture program 4: one `flax.nnx.Linear` with a bias and mean squared error, updated by tree map."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from jaxnet.device import array
+from jaxnet.loop import scan_steps
+from jaxnet.state import export_linear, linear_grads, load_linear
+from netdata import init, problems
+
+
+class Trainer(NamedTuple):
+    model: nnx.Linear
+    lr: jax.Array
+
+
+# 1. Define the model: y_pred = x @ kernel + bias; Flax's kernel is our w, no transpose.
+def build(weights: dict[str, np.ndarray], lr: float, device=None) -> Trainer:
+    din, dout = weights["w"].shape
+    dtype = weights["w"].dtype
+    model = nnx.Linear(din, dout, dtype=dtype, param_dtype=dtype, rngs=nnx.Rngs(0))
+    load_linear(model, weights)  # replace Flax's random start with the shared weights
+    return Trainer(model, array(np.asarray(lr, dtype), device))
+
+
+def predict(trainer: Trainer, x: jax.Array) -> jax.Array:
+    return trainer.model(x)  # (N, Dout)
+
+
+def mse(model: nnx.Linear, x: jax.Array, y: jax.Array) -> jax.Array:
+    # torch's mse_loss: mean over all elements. optax.l2_loss would add a factor 0.5.
+    return jnp.mean((model(x) - y) ** 2)
+
+
+def loss_and_grads(trainer: Trainer, x: jax.Array, y: jax.Array):
+    loss, grads = nnx.value_and_grad(mse)(trainer.model, x, y)
+    return loss, linear_grads(grads)
+
+
+# 3. Train: gradients of the Param variables, then p - lr * g over the whole parameter tree.
+def train_step(model: nnx.Linear, x: jax.Array, y: jax.Array, lr: jax.Array) -> jax.Array:
+    loss, grads = nnx.value_and_grad(mse)(model, x, y)
+    params = nnx.state(model, nnx.Param)
+    nnx.update(model, jax.tree.map(lambda p, g: p - lr * g, params, grads))
+    return loss
+
+
+def train(trainer: Trainer, xs: jax.Array, ys: jax.Array) -> tuple[Trainer, jax.Array]:
+    """One step per leading index of xs (K, B, Din) and ys (K, B, Dout), in one compiled scan."""
+    return trainer, scan_steps(train_step, (trainer.model,), xs, ys, trainer.lr)
+
+
+def export(trainer: Trainer) -> dict[str, np.ndarray]:
+    return export_linear(trainer.model)
+
+
+def main() -> None:
+    x, y = problems.lecture(seed=0)  # 2. load the data
+    trainer = build(init.linear("flax", problems.DIN, problems.DOUT), problems.LECTURE_LR)
+    steps = problems.LECTURE_STEPS
+    trainer, losses = train(trainer, jnp.broadcast_to(x, (steps, *x.shape)), jnp.broadcast_to(y, (steps, *y.shape)))
+    print(f"loss {losses[0]:.4f} -> {losses[-1]:.4f} after {steps} steps")
+    print("4. test, forward pass with the trained weights:", predict(trainer, x[:3]).tolist())
+
+
+if __name__ == "__main__":
+    with jax.default_matmul_precision("highest"):
+        main()

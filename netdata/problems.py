@@ -1,0 +1,38 @@
+"""Step 2 of the lecture, "load the data": the seeded (x, y) every stage trains on, in NumPy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# The lecture's sizes: 64 samples, 4 input features, 2 outputs.
+N, DIN, DOUT = 64, 4, 2
+LECTURE_LR = 1e-6
+LECTURE_STEPS = 5000
+
+# Independent streams per purpose, so asking for weights never shifts the data (and vice versa).
+DATA_STREAM, WEIGHT_STREAM, ORDER_STREAM, TRUTH_STREAM = 0, 1, 2, 3
+
+
+def rng(seed: int, stream: int, *more: int) -> np.random.Generator:
+    """The one seeded generator family of the project: (seed, purpose, ...) -> Generator."""
+    return np.random.default_rng([seed, stream, *more])
+
+
+def lecture(seed: int = 0, n: int = N, din: int = DIN, dout: int = DOUT,
+            dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """The lecture's data: x and y both standard normal, so there is nothing to learn but the mean."""
+    g = rng(seed, DATA_STREAM)
+    x = g.standard_normal((n, din))  # (N, Din)
+    y = g.standard_normal((n, dout))  # (N, Dout)
+    return x.astype(dtype), y.astype(dtype)
+
+
+def linear(seed: int = 0, n: int = N, din: int = DIN, dout: int = DOUT, noise: float = 0.1,
+           dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """A learnable variant: y = x @ w_true + b_true + noise, so training has a target to find."""
+    x, _ = lecture(seed, n, din, dout, np.float64)
+    g = rng(seed, TRUTH_STREAM)
+    w_true = g.standard_normal((din, dout))  # (Din, Dout)
+    b_true = g.standard_normal(dout)  # (Dout,)
+    y = x @ w_true + b_true + noise * g.standard_normal((n, dout))
+    return x.astype(dtype), y.astype(dtype)

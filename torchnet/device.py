@@ -1,0 +1,36 @@
+"""Where PyTorch tensors live and how float32 matmuls round: pinned so CPU and GPU agree."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from netdata.errors import InputError
+
+
+def resolve(device: str = "cpu") -> torch.device:
+    """'cpu' or 'gpu' (the first CUDA device); 'gpu' without one is a user error, not a crash."""
+    if device == "cpu":
+        return torch.device("cpu")
+    if device == "gpu":
+        if not torch.cuda.is_available():
+            raise InputError("--device gpu: PyTorch sees no CUDA GPU here; use --device cpu")
+        return torch.device("cuda", 0)
+    raise InputError(f"unknown device {device!r}; use cpu or gpu")
+
+
+def pin_precision(precision: str = "highest") -> None:
+    """'highest' turns TF32 off (full float32 matmuls); 'default' lets Ampere+ GPUs use TF32."""
+    tf32 = precision == "default"
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    torch.set_float32_matmul_precision("high" if tf32 else "highest")
+
+
+def tensor(a: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """A NumPy array on `device`, dtype kept (float64 stays float64)."""
+    return torch.from_numpy(np.ascontiguousarray(a)).to(device)
+
+
+def numpy(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()

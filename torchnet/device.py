@@ -19,12 +19,11 @@ def resolve(device: str = "cpu") -> torch.device:
     raise InputError(f"unknown device {device!r}; use cpu or gpu")
 
 
-def pin_precision(precision: str = "highest") -> None:
-    """'highest' turns TF32 off (full float32 matmuls); 'default' lets Ampere+ GPUs use TF32."""
-    tf32 = precision == "default"
-    torch.backends.cuda.matmul.allow_tf32 = tf32
-    torch.backends.cudnn.allow_tf32 = tf32
-    torch.set_float32_matmul_precision("high" if tf32 else "highest")
+def pin_precision() -> None:
+    """Full float32 matmuls: TF32 off, so CUDA results match the CPU's (PyTorch's own default)."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.set_float32_matmul_precision("highest")
 
 
 def tensor(a: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:

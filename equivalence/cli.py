@@ -1,0 +1,61 @@
+"""`equivalence`: check that torchnet and jaxnet compute the same numbers, and show the proof."""
+
+from __future__ import annotations
+
+import sys
+
+from netdata import cli, problems
+
+DTYPES = ("float32", "float64")
+
+
+def _check(args) -> int:
+    from equivalence import report
+    from equivalence.check import compare_stage
+    from equivalence.stages import Setup, row
+
+    setup = Setup(dtype=args.dtype, device=args.device, precision=args.precision, steps=args.steps,
+                  lr=args.lr, seed=args.seed)
+    results = [r for name in args.stage for r in compare_stage(row(name), setup)]
+    if args.json:
+        print(report.as_json(results, setup))
+    else:
+        report.print_table(results, setup)
+    return 0 if all(r["passed"] for r in results) else 1
+
+
+def parser() -> cli.Parser:
+    from equivalence.stages import STAGES
+
+    p = cli.Parser(prog="equivalence", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=cli.Parser)
+    c = sub.add_parser("check", help="compare predictions, gradients, one update and a training run")
+    c.add_argument("--stage", nargs="+", choices=STAGES, default=list(STAGES), metavar="S",
+                   help=f"stages to check (default: all of {', '.join(STAGES)})")
+    c.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    c.add_argument("--dtype", choices=DTYPES, default="float32")
+    c.add_argument("--precision", choices=("highest", "default"), default="highest",
+                   help="JAX matmul precision; 'default' means TF32 on NVIDIA GPUs (PyTorch stays full float32)")
+    c.add_argument("--steps", type=cli.positive_int, default=problems.LECTURE_STEPS,
+                   help="length of the compared training run (default: the lecture's 5000)")
+    c.add_argument("--lr", type=cli.positive_float, default=problems.LECTURE_LR)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    c.add_argument("--debug", action="store_true", help="show full tracebacks")
+    c.set_defaults(func=_check)
+    m = sub.add_parser("matrix", help="the torch -> Optax translation table, each row measured", add_help=False)
+    m.set_defaults(func=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["matrix"]:  # its own flags live with the translator
+        from equivalence.translate import matrix
+        return matrix.main(argv[1:])
+    args = parser().parse_args(argv)
+    return cli.run(lambda: args.func(args), "equivalence", getattr(args, "debug", False))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

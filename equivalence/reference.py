@@ -1,0 +1,125 @@
+"""The oracle: the lecture's NumPy program in float64, extended to a bias, mean squared error and Adam.
+
+Every stage of both frameworks is held against these few lines. They follow the textbook
+formulas (Adam as in Kingma & Ba, with PyTorch's and Optax's shared defaults), not either library.
+
+Arithmetic is always float64. Parameters and Adam's moments are *stored* in the dtype they came
+in, as in the frameworks: at the lecture's lr 1e-6 a float32 weight near 1 has a spacing of
+1.2e-7, so every update is rounded by up to 10-20% of itself. That loss is a property of float32
+training, not of an implementation; storing like the frameworks keeps it out of the comparison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+
+BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What a stage computes: its loss, whether the Linear has a bias, its optimizer."""
+
+    loss: str  # "half_sse": 0.5 * sum((y_pred - y)^2); "mse": mean((y_pred - y)^2)
+    bias: bool
+    optimizer: str  # "sgd" or "adam"
+
+
+SPECS = {
+    "manual": Spec("half_sse", bias=False, optimizer="sgd"),
+    "autograd": Spec("half_sse", bias=False, optimizer="sgd"),
+    "nn": Spec("mse", bias=True, optimizer="sgd"),
+    "optim": Spec("mse", bias=True, optimizer="adam"),
+    "module": Spec("mse", bias=True, optimizer="adam"),
+}
+
+
+@dataclass
+class Trainer:
+    spec: Spec
+    params: dict[str, np.ndarray]
+    lr: float
+    storage: np.dtype
+    mu: dict[str, np.ndarray] = field(default_factory=dict)
+    nu: dict[str, np.ndarray] = field(default_factory=dict)
+    step: int = 0
+
+
+def _f64(a) -> np.ndarray:
+    return np.array(a, dtype=np.float64)  # a copy: the oracle never aliases its inputs
+
+
+def build(spec: Spec, weights: dict[str, np.ndarray], lr: float) -> Trainer:
+    names = ("w", "b") if spec.bias else ("w",)
+    params = {k: _f64(weights[k]) for k in names}
+    t = Trainer(spec, params, float(lr), np.dtype(weights["w"].dtype))
+    if spec.optimizer == "adam":
+        t.step = int(weights.get("adam.step", 0))
+        for k in names:
+            zeros = np.zeros_like(params[k])
+            t.mu[k] = _f64(weights[f"adam.mu.{k}"]) if t.step else zeros
+            t.nu[k] = _f64(weights[f"adam.nu.{k}"]) if t.step else zeros.copy()
+    return t
+
+
+def predict(t: Trainer, x: np.ndarray) -> np.ndarray:
+    y_pred = _f64(x) @ t.params["w"]  # (N, Dout)
+    return y_pred + t.params["b"] if t.spec.bias else y_pred
+
+
+def loss_and_grads(t: Trainer, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    x, y = _f64(x), _f64(y)
+    diff = predict(t, x) - y  # (N, Dout)
+    if t.spec.loss == "half_sse":
+        loss, grad_y_pred = 0.5 * np.sum(diff**2), diff
+    else:
+        loss, grad_y_pred = np.mean(diff**2), 2.0 * diff / diff.size
+    grads = {"w": x.T @ grad_y_pred}  # (Din, Dout)
+    if t.spec.bias:
+        grads["b"] = grad_y_pred.sum(axis=0)  # (Dout,)
+    return np.asarray(loss), grads
+
+
+def _store(t: Trainer, a: np.ndarray) -> np.ndarray:
+    """Round to the storage dtype (a no-op for float64), then keep computing in float64."""
+    return a.astype(t.storage).astype(np.float64)
+
+
+def train_step(t: Trainer, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    loss, grads = loss_and_grads(t, x, y)
+    if t.spec.optimizer == "sgd":
+        for k, g in grads.items():
+            t.params[k] = _store(t, t.params[k] - t.lr * g)
+        return loss
+    t.step += 1
+    for k, g in grads.items():
+        t.mu[k] = _store(t, BETA1 * t.mu[k] + (1 - BETA1) * g)
+        t.nu[k] = _store(t, BETA2 * t.nu[k] + (1 - BETA2) * g * g)
+        mu_hat = t.mu[k] / (1 - BETA1**t.step)
+        nu_hat = t.nu[k] / (1 - BETA2**t.step)
+        t.params[k] = _store(t, t.params[k] - t.lr * mu_hat / (np.sqrt(nu_hat) + EPS))
+    return loss
+
+
+def train(t: Trainer, xs: np.ndarray, ys: np.ndarray) -> tuple[Trainer, np.ndarray]:
+    return t, np.array([train_step(t, x, y) for x, y in zip(xs, ys)])
+
+
+def export(t: Trainer) -> dict[str, np.ndarray]:
+    out = dict(t.params)
+    if t.spec.optimizer == "adam":
+        out |= {f"adam.mu.{k}": v for k, v in t.mu.items()} | {f"adam.nu.{k}": v for k, v in t.nu.items()}
+        out["adam.step"] = np.asarray(t.step, dtype=np.int64)
+    return out
+
+
+def stage(name: str) -> SimpleNamespace:
+    """The reference for one stage, with the same function names as torchnet/jaxnet stage modules."""
+    spec = SPECS[name]
+    return SimpleNamespace(
+        build=lambda weights, lr, device=None: build(spec, weights, lr),
+        predict=predict, loss_and_grads=loss_and_grads, train=train, export=export, spec=spec,
+    )

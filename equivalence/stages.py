@@ -1,0 +1,65 @@
+"""The table equivalence runs: stage name -> (torchnet module, jaxnet module, float64 reference, problem)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType, SimpleNamespace
+from typing import NamedTuple
+
+import numpy as np
+
+from equivalence import reference
+from netdata import init, problems
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One equivalence run: every side gets the same data and weights, cast to `dtype`."""
+
+    dtype: str = "float32"
+    device: str = "cpu"
+    precision: str = "highest"
+    steps: int = problems.LECTURE_STEPS
+    lr: float = problems.LECTURE_LR
+    seed: int = 0
+    n: int = problems.N
+    din: int = problems.DIN
+    dout: int = problems.DOUT
+
+
+Problem = Callable[[Setup], tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]
+
+
+class Row(NamedTuple):
+    name: str
+    torch: ModuleType | SimpleNamespace
+    jax: ModuleType | SimpleNamespace
+    reference: ModuleType | SimpleNamespace
+    problem: Problem  # setup -> (initial weights, x, y)
+
+
+def linear_problem(bias: bool) -> Problem:
+    """The lecture's data and its standard-normal start (randn), in the setup's dtype."""
+
+    def make(s: Setup):
+        x, y = problems.lecture(s.seed, s.n, s.din, s.dout, dtype=s.dtype)
+        return init.linear("randn", s.din, s.dout, s.seed, bias=bias, dtype=s.dtype), x, y
+
+    return make
+
+
+LINEAR_STAGES = ("manual", "autograd", "nn", "optim", "module")
+STAGES = LINEAR_STAGES
+
+
+def row(name: str) -> Row:
+    """Adding a stage is one file per framework, one reference and one name in a tuple."""
+    return Row(
+        name=name,
+        torch=importlib.import_module(f"torchnet.{name}"),
+        jax=importlib.import_module(f"jaxnet.{name}"),
+        reference=reference.stage(name),
+        problem=linear_problem(reference.SPECS[name].bias),
+    )

@@ -1,0 +1,33 @@
+"""The one tolerance policy: how close two implementations must be, per dtype and matmul precision.
+
+Metric: normwise relative error ||a - b|| / ||ref|| (ref = the float64 oracle's value), taken per
+array and maximised over the arrays of a quantity; max |a - b| is reported beside it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Tolerance(NamedTuple):
+    rel: float
+    why: str
+
+
+TOLERANCES: dict[str, Tolerance] = {
+    "float64": Tolerance(1e-12, "unit roundoff 1.1e-16, times the growth of 5000 steps of rounding"),
+    "float32": Tolerance(1e-5, "unit roundoff 6e-8 (full float32 matmuls), times the same growth"),
+    "tf32": Tolerance(1e-2, "float32 with TF32 matmuls (10-bit mantissa, roundoff 4.9e-4): JAX's default on NVIDIA GPUs"),
+}
+
+
+def mode(dtype: str, precision: str, device: str) -> str:
+    """The key of TOLERANCES for one side: float32 matmuls become TF32 only on a GPU at 'default'."""
+    if dtype == "float64":
+        return "float64"
+    return "tf32" if (device == "gpu" and precision == "default") else "float32"
+
+
+def for_pair(*modes: str) -> Tolerance:
+    """A pair is held to the looser of its two sides' tolerances: the coarser arithmetic bounds it."""
+    return max((TOLERANCES[m] for m in modes), key=lambda t: t.rel)

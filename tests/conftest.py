@@ -1,0 +1,10 @@
+"""Test-wide settings: one thread per framework per worker, so pytest-xdist workers do not fight."""
+
+import os
+
+# XLA reads these when jax is first imported; the tests' arrays are tiny, threads only add contention.
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+import torch  # noqa: E402
+
+torch.set_num_threads(1)

@@ -1,0 +1,93 @@
+"""`jaxnet-train`: the lecture's training step, jitted; each chunk of steps is one compiled lax.scan."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxnet import device
+from netdata import batches, traincli
+from netdata.config import RunConfig
+from netdata.rundata import Data
+
+
+def pick_device(name: str) -> str:
+    if name != "auto":
+        return name
+    try:
+        jax.devices("gpu")
+        return "gpu"
+    except RuntimeError:
+        return "cpu"
+
+
+class Backend:
+    """How a JAX run builds, steps and exports, for netdata.session's framework-neutral loop."""
+
+    framework = "jax"
+    compiles = True
+
+    def __init__(self, cfg: RunConfig, data: Data):
+        self.cfg, self.data = cfg, data
+        self.stage = importlib.import_module(f"jaxnet.{cfg.stage}")
+        self._stack = contextlib.ExitStack()  # x64, device and precision stay set for the whole run
+        self.dev = self._stack.enter_context(device.context(pick_device(cfg.device), cfg.dtype, cfg.precision))
+        self.device = f"{self.dev.platform}:{self.dev.device_kind}"
+        self.batch = cfg.batch_size or data.n
+        batches.steps_per_epoch(data.n, self.batch)  # refuse a bad --batch-size before any work
+        self.on_disk = isinstance(data.x, np.memmap)
+        if not self.on_disk:  # the whole set on the device once; each chunk gathers its rows there
+            self.x, self.y = device.array(data.x, self.dev), device.array(data.y, self.dev)
+        self._ahead: tuple[int, int, jax.Array, jax.Array] | None = None
+
+    def build(self, state: dict[str, np.ndarray]):
+        return self.stage.build(state, self.cfg.lr, self.dev)
+
+    def _batches(self, start: int, steps: int) -> tuple[jax.Array, jax.Array]:
+        idx = batches.indices(self.cfg.seed, self.data.n, self.batch, start, steps)  # (steps, B)
+        if not self.on_disk:
+            idx = jnp.asarray(idx)
+            return jnp.take(self.x, idx, axis=0), jnp.take(self.y, idx, axis=0)  # (steps, B, ...)
+        # Memory-mapped rows: read just this chunk's rows from disk; device_put returns at once.
+        dtype = np.dtype(self.cfg.dtype)
+        xs = np.asarray(self.data.x[idx.ravel()], dtype=dtype).reshape(steps, self.batch, -1)
+        ys = np.asarray(self.data.y[idx.ravel()], dtype=dtype).reshape(steps, self.batch, -1)
+        return jax.device_put(xs, self.dev), jax.device_put(ys, self.dev)
+
+    def run_chunk(self, trainer, start: int, steps: int):
+        if self._ahead and self._ahead[:2] == (start, steps):
+            xs, ys = self._ahead[2:]
+        else:
+            xs, ys = self._batches(start, steps)
+        trainer, losses = self.stage.train(trainer, xs, ys)  # dispatched asynchronously
+        if self.on_disk:  # read the next chunk from disk while the device trains on this one
+            nxt = start + steps
+            length = min(steps, self.cfg.steps - nxt)
+            self._ahead = (nxt, length, *self._batches(nxt, length)) if length > 0 else None
+        return trainer, np.asarray(losses)
+
+    def export(self, trainer) -> dict[str, np.ndarray]:
+        return self.stage.export(trainer)
+
+    def loss(self, trainer, x: np.ndarray, y: np.ndarray) -> float:
+        dtype = np.dtype(self.cfg.dtype)
+        y = np.asarray(y) if y.ndim == 1 else np.asarray(y, dtype)
+        loss, _ = self.stage.loss_and_grads(trainer, device.array(np.asarray(x, dtype), self.dev),
+                                            device.array(y, self.dev))
+        return float(loss)
+
+    def predict(self, trainer, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.stage.predict(trainer, device.array(np.asarray(x), self.dev)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    return traincli.main(argv, "jax", Backend)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""A training run's settings as one typed dataclass, and the flags both training CLIs share."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass, field
+
+from netdata import cli, problems
+from netdata.errors import InputError
+
+STAGES = ("manual", "autograd", "nn", "optim", "module", "mlp")
+# The lecture's lr 1e-6 stalls where the loss is a mean (nn: the gradient is 1/128 of the summed
+# one) and under Adam (each step moves a weight by at most lr, so 5e-3 in 5000 steps). There the
+# default learns instead; `--preset seed` restores the lecture's values exactly.
+DEFAULT_LR = {"manual": 1e-6, "autograd": 1e-6, "nn": 0.1, "optim": 1e-2, "module": 1e-2, "mlp": 1e-2}
+DEFAULT_STEPS = {"mlp": 2000}
+DEFAULT_DATA = {"mlp": "iris"}
+# manual/autograd start from randn as the lecture does; the others from nn.Linear's own default.
+DEFAULT_INIT = {"manual": "randn", "autograd": "randn"}
+SEED_PRESET = {"lr": problems.LECTURE_LR, "steps": problems.LECTURE_STEPS, "data": "seed"}
+# Flags that change what is computed: a resumed run refuses a different value for any of them.
+FIXED_ON_RESUME = ("stage", "data", "target", "init", "batch_size", "seed", "dtype", "hidden", "lr", "test_fraction")
+
+
+@dataclass
+class RunConfig:
+    stage: str = "module"
+    steps: int = problems.LECTURE_STEPS
+    lr: float = 1e-2
+    batch_size: int | None = None  # None: the whole data set every step, as in the lecture
+    seed: int = 0
+    data: str = "seed"
+    target: str | None = None
+    init: str = "torch"
+    hidden: list[int] = field(default_factory=lambda: [64, 64])
+    test_fraction: float = 0.2
+    device: str = "auto"
+    dtype: str = "float32"
+    precision: str = "highest"
+    chunk: int = 1000
+    save_every: int | None = None
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> RunConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown or "stage" not in d:
+            raise InputError(f"config.json is not a run config of this tool (unexpected keys {sorted(unknown)})")
+        return cls(**d)
+
+
+def hidden_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of layer widths") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give one or more widths of at least 1, like 64,64")
+    return sizes
+
+
+def fraction(text: str) -> float:
+    value = cli.positive_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"{text} must be between 0 and 1")
+    return value
+
+
+def add_flags(p: argparse.ArgumentParser) -> None:
+    """The flags of jaxnet-train and torchnet-train: the same names, the same meaning."""
+    # default=None everywhere: only flags the user typed are compared on --resume.
+    p.add_argument("--stage", choices=STAGES, help="which lecture program to train (default: module)")
+    p.add_argument("--steps", type=cli.positive_int, help="total steps of the run, counting resumed ones (default 5000)")
+    p.add_argument("--lr", type=cli.positive_float, help="learning rate (default: per stage, see README)")
+    p.add_argument("--batch-size", type=cli.positive_int, help="rows per step (default: the whole data set)")
+    p.add_argument("--seed", type=int, help="seed of data, initial weights and batch order (default 0)")
+    p.add_argument("--data", help="seed | linear | iris | digits | PATH (.npz, .csv, .csv.gz or a folder of x.npy/y.npy)")
+    p.add_argument("--target", help="CSV target column(s), comma-separated (default: the last column)")
+    p.add_argument("--init", help="randn | constant | zeros | torch | flax | PATH (.npz or .safetensors with w, b)")
+    p.add_argument("--hidden", type=hidden_sizes, help="mlp hidden widths, e.g. 64,64")
+    p.add_argument("--test-fraction", type=fraction, help="mlp: share of rows held out for the test step (0.2)")
+    p.add_argument("--device", choices=("auto", "cpu", "gpu"), help="auto: the GPU when there is one")
+    p.add_argument("--dtype", choices=("float32", "float64"))
+    p.add_argument("--precision", choices=("highest", "default"),
+                   help="matmul precision: highest (default) = true float32; default = TF32 on NVIDIA GPUs")
+    p.add_argument("--chunk", type=cli.positive_int, help="steps per compiled chunk / progress update (1000)")
+    p.add_argument("--save-every", type=cli.positive_int, help="write a checkpoint every N steps (and at the end)")
+    p.add_argument("--preset", choices=("seed",), help="seed: the lecture's exact lr 1e-6, 5000 steps, its data")
+    p.add_argument("--out", help="run folder to write (default: a new folder under runs/)")
+    p.add_argument("--resume", help="continue the run in this folder and write back there")
+    p.add_argument("--compare", action="store_true", help="also train with the other framework and compare")
+    p.add_argument("--json", action="store_true", help="print metrics.json on stdout at the end; no progress bar")
+    p.add_argument("--debug", action="store_true", help="show full tracebacks")
+
+
+def given(args: argparse.Namespace) -> dict:
+    """The RunConfig fields the user typed on the command line."""
+    names = {f.name for f in dataclasses.fields(RunConfig)}
+    return {k: v for k, v in vars(args).items() if k in names and v is not None}
+
+
+def resolve(args: argparse.Namespace, resumed: RunConfig | None = None) -> RunConfig:
+    """Flags -> RunConfig: a resumed run's settings, else the preset, else per-stage defaults."""
+    typed = given(args)
+    if resumed is not None:
+        clash = {k: (typed[k], getattr(resumed, k)) for k in FIXED_ON_RESUME
+                 if k in typed and typed[k] != getattr(resumed, k)}
+        if clash:
+            k, (new, old) = next(iter(clash.items()))
+            raise InputError(f"--{k.replace('_', '-')} {new} differs from the resumed run's {old}; "
+                             f"drop the flag or start a new run with --out")
+        return dataclasses.replace(resumed, **typed)
+    stage = typed.get("stage", RunConfig.stage)
+    base = {"stage": stage, "lr": DEFAULT_LR[stage], "steps": DEFAULT_STEPS.get(stage, problems.LECTURE_STEPS),
+            "data": DEFAULT_DATA.get(stage, "seed"), "init": DEFAULT_INIT.get(stage, "torch")}
+    if args.preset == "seed":
+        base |= SEED_PRESET
+    return RunConfig(**(base | typed))

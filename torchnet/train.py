@@ -1,0 +1,106 @@
+"""`torchnet-train`: the lecture's training loop in eager PyTorch, fed by a Dataset and a DataLoader."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from netdata import batches, traincli
+from netdata.config import RunConfig
+from netdata.rundata import Data
+from torchnet import device
+
+
+class Rows(Dataset):
+    """The training rows; `__getitems__` hands the DataLoader a whole batch in one indexing."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, dtype: torch.dtype, where: torch.device):
+        self.on_disk = isinstance(x, np.memmap)
+        self.dtype, self.where = dtype, where
+        if self.on_disk:  # stay on disk; each batch reads only its rows
+            self.x, self.y = x, y
+        else:
+            self.x, self.y = (device.tensor(a, where) for a in (x, y))
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int):
+        return self.__getitems__([i])
+
+    def __getitems__(self, idx: list[int]):
+        if self.on_disk:
+            rows = np.asarray(idx)
+            x, y = (torch.from_numpy(np.asarray(a[rows])).to(self.where, self.dtype) for a in (self.x, self.y))
+            return x, y
+        index = torch.as_tensor(idx, device=self.where)
+        return self.x[index], self.y[index]
+
+
+class SharedOrder(Sampler[list[int]]):
+    """Yields each step's row indices from netdata's seeded order: the batches jaxnet sees too."""
+
+    def __init__(self, seed: int, n: int, batch_size: int, start: int, steps: int):
+        self.seed, self.n, self.batch_size, self.start, self.steps = seed, n, batch_size, start, steps
+
+    def __iter__(self):
+        yield from batches.indices(self.seed, self.n, self.batch_size, self.start, self.steps).tolist()
+
+    def __len__(self) -> int:
+        return self.steps
+
+
+def pick_device(name: str) -> str:
+    return ("gpu" if torch.cuda.is_available() else "cpu") if name == "auto" else name
+
+
+class Backend:
+    """How a PyTorch run builds, steps and exports, for netdata.session's framework-neutral loop."""
+
+    framework = "torch"
+    compiles = False
+
+    def __init__(self, cfg: RunConfig, data: Data):
+        self.cfg, self.data = cfg, data
+        self.stage = importlib.import_module(f"torchnet.{cfg.stage}")
+        device.pin_precision()
+        self.where = device.resolve(pick_device(cfg.device))
+        self.device = f"{self.where.type}:{torch.cuda.get_device_name(self.where) if self.where.type == 'cuda' else 'cpu'}"
+        self.dtype = getattr(torch, cfg.dtype)
+        self.batch = cfg.batch_size or data.n
+        batches.steps_per_epoch(data.n, self.batch)
+        self.rows = Rows(data.x, data.y, self.dtype, self.where)
+
+    def build(self, state: dict[str, np.ndarray]):
+        return self.stage.build(state, self.cfg.lr, self.where)
+
+    def run_chunk(self, trainer, start: int, steps: int):
+        order = SharedOrder(self.cfg.seed, self.data.n, self.batch, start, steps)
+        loader = DataLoader(self.rows, batch_sampler=order, collate_fn=lambda batch: batch)
+        losses = [self.stage.train_step(trainer, x, y) for x, y in loader]
+        return trainer, device.numpy(torch.stack(losses))  # one device sync per chunk, not per step
+
+    def export(self, trainer) -> dict[str, np.ndarray]:
+        return self.stage.export(trainer)
+
+    def loss(self, trainer, x: np.ndarray, y: np.ndarray) -> float:
+        x = device.tensor(np.asarray(x), self.where).to(self.dtype)
+        y = device.tensor(np.asarray(y), self.where)
+        loss, _ = self.stage.loss_and_grads(trainer, x, y if y.ndim == 1 else y.to(self.dtype))
+        return float(loss)
+
+    def predict(self, trainer, x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return device.numpy(self.stage.predict(trainer, device.tensor(np.asarray(x), self.where).to(self.dtype)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    return traincli.main(argv, "torch", Backend)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

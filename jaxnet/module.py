@@ -7,11 +7,10 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
 from jaxnet.loop import scan_steps
-from jaxnet.optim import B1, B2, EPS
+from jaxnet.optim import B1, B2, EPS, adam
 from jaxnet.state import export_adam, export_linear, linear_grads, load_adam, load_linear
 from netdata import init, problems
 
@@ -34,7 +33,7 @@ def build(weights: dict[str, np.ndarray], lr: float, device=None) -> Trainer:
     din, dout = weights["w"].shape
     model = MyOneLayerNet(din, dout, weights["w"].dtype, rngs=nnx.Rngs(0))
     load_linear(model.linear, weights)
-    optimizer = nnx.Optimizer(model, optax.adam(lr, b1=B1, b2=B2, eps=EPS), wrt=nnx.Param)
+    optimizer = nnx.Optimizer(model, adam(lr, B1, B2, EPS), wrt=nnx.Param)
     load_adam(optimizer, weights, path=("linear",))
     return Trainer(model, optimizer)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,6 +19,13 @@ from netdata import init, problems
 B1, B2, EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults; Optax's match, spelled out anyway
 
 
+@functools.lru_cache
+def adam(lr: float, b1: float, b2: float, eps: float) -> optax.GradientTransformation:
+    """One transformation object per setting: it is part of the compiled program's cache key, so
+    a rebuilt model (a resumed run, the next chunk) reuses the program instead of recompiling."""
+    return optax.adam(lr, b1=b1, b2=b2, eps=eps)
+
+
 class Trainer(NamedTuple):
     model: nnx.Linear
     optimizer: nnx.Optimizer
@@ -28,7 +37,7 @@ def build(weights: dict[str, np.ndarray], lr: float, device=None) -> Trainer:
     dtype = weights["w"].dtype
     model = nnx.Linear(din, dout, dtype=dtype, param_dtype=dtype, rngs=nnx.Rngs(0))
     load_linear(model, weights)
-    optimizer = nnx.Optimizer(model, optax.adam(lr, b1=B1, b2=B2, eps=EPS), wrt=nnx.Param)
+    optimizer = nnx.Optimizer(model, adam(lr, B1, B2, EPS), wrt=nnx.Param)
     load_adam(optimizer, weights)
     return Trainer(model, optimizer)
 

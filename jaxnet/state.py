@@ -29,28 +29,44 @@ def _adam(optimizer: nnx.Optimizer):
     return optimizer.opt_state[0]  # optax.adam = chain(scale_by_adam, scale_by_learning_rate)
 
 
+def paths(path: tuple = (), prefix: str = "") -> dict[str, tuple]:
+    """An nnx.Linear's parameters by canonical name, each with its path in the model's state."""
+    return {f"{prefix}{name}": path + (attr,) for name, attr in NAMES.items()}
+
+
 def export_adam(optimizer: nnx.Optimizer, path: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     """Adam's moments as `adam.mu.<name>` / `adam.nu.<name>` and its count as `adam.step`."""
-    adam = _adam(optimizer)
-    out = {}
-    for name, attr in NAMES.items():
-        mu, nu = adam.mu, adam.nu
-        for key in path + (attr,):
-            mu, nu = mu[key], nu[key]
-        out[f"adam.mu.{name}"], out[f"adam.nu.{name}"] = numpy(mu[...]), numpy(nu[...])
-    out["adam.step"] = np.asarray(int(adam.count[...]), dtype=np.int64)
-    return out
+    return export_adam_at(optimizer, paths(path))
 
 
 def load_adam(optimizer: nnx.Optimizer, state: dict[str, np.ndarray], path: tuple[str, ...] = ()) -> None:
     """Resume Adam from canonical state; leave Optax's zeros when the state has no `adam.step`."""
+    load_adam_at(optimizer, state, paths(path))
+
+
+def _at(tree, path: tuple):
+    for key in path:
+        tree = tree[key]
+    return tree
+
+
+def export_adam_at(optimizer: nnx.Optimizer, where: dict[str, tuple]) -> dict[str, np.ndarray]:
+    """`export_adam` for any parameters: {canonical name: path in the model's state}."""
+    adam = _adam(optimizer)
+    out = {}
+    for name, path in where.items():
+        out[f"adam.mu.{name}"], out[f"adam.nu.{name}"] = numpy(_at(adam.mu, path)[...]), numpy(_at(adam.nu, path)[...])
+    out["adam.step"] = np.asarray(int(adam.count[...]), dtype=np.int64)
+    return out
+
+
+def load_adam_at(optimizer: nnx.Optimizer, state: dict[str, np.ndarray], where: dict[str, tuple]) -> None:
+    """`load_adam` for any parameters: {canonical name: path in the model's state}."""
     if int(state.get("adam.step", 0)) == 0:
         return
     adam = _adam(optimizer)
-    for name, attr in NAMES.items():
-        mu, nu = adam.mu, adam.nu
-        for key in path + (attr,):
-            mu, nu = mu[key], nu[key]
-        mu[...], nu[...] = array(state[f"adam.mu.{name}"]), array(state[f"adam.nu.{name}"])
+    for name, path in where.items():
+        _at(adam.mu, path)[...] = array(state[f"adam.mu.{name}"])
+        _at(adam.nu, path)[...] = array(state[f"adam.nu.{name}"])
     adam.count[...] = int(state["adam.step"])
     optimizer.step[...] = int(state["adam.step"])

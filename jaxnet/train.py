@@ -86,7 +86,7 @@ class Backend:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return traincli.main(argv, "jax", Backend)
+    return traincli.main(traincli.parse(argv, "jax"), "jax", Backend)
 
 
 if __name__ == "__main__":

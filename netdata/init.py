@@ -48,3 +48,27 @@ def linear(scheme: str, din: int, dout: int, seed: int = 0, bias: bool = True,
     if bias:
         out["b"] = b.astype(dtype)
     return out
+
+
+def mlp(scheme: str, sizes: list[int], seed: int = 0, dtype=np.float32) -> dict[str, np.ndarray]:
+    """Weights of Linear-ReLU-...-Linear for sizes [Din, H1, ..., C]: `layers.i.w` (in, out), `layers.i.b`.
+
+    Layer i draws from its own stream (`layer=i`), so widening one layer never changes another's start.
+    """
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise InputError(f"an MLP needs at least [Din, C] sizes of 1 or more, got {list(sizes)}")
+    out = {}
+    for i, (din, dout) in enumerate(zip(sizes[:-1], sizes[1:])):
+        out |= {f"layers.{i}.{k}": v for k, v in linear(scheme, din, dout, seed, dtype=dtype, layer=i).items()}
+    return out
+
+
+def mlp_sizes(weights: dict[str, np.ndarray]) -> list[int]:
+    """[Din, H1, ..., C] read back from `layers.i.w`; the inverse of `mlp`'s layout."""
+    count = sum(1 for k in weights if k.startswith("layers.") and k.endswith(".w"))
+    if count == 0 or any(f"layers.{i}.w" not in weights for i in range(count)):
+        raise InputError(f"not MLP weights: expected layers.0.w, layers.1.w, ..., got {sorted(weights)}")
+    shapes = [weights[f"layers.{i}.w"].shape for i in range(count)]
+    if any(a[1] != b[0] for a, b in zip(shapes, shapes[1:])):
+        raise InputError(f"MLP layer shapes do not chain: {shapes}")
+    return [shapes[0][0], *(s[1] for s in shapes)]

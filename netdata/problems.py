@@ -36,3 +36,12 @@ def linear(seed: int = 0, n: int = N, din: int = DIN, dout: int = DOUT, noise: f
     b_true = g.standard_normal(dout)  # (Dout,)
     y = x @ w_true + b_true + noise * g.standard_normal((n, dout))
     return x.astype(dtype), y.astype(dtype)
+
+
+def classification(seed: int = 0, n: int = N, din: int = DIN, classes: int = 3,
+                   dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """The lecture's x with integer labels (N,) in 0..C-1: argmax of a random linear map, so separable."""
+    x, _ = lecture(seed, n, din, 1, np.float64)  # x is drawn first, so it is the lecture's x for any dout
+    g = rng(seed, TRUTH_STREAM)
+    scores = x @ g.standard_normal((din, classes)) + g.standard_normal(classes)  # (N, C)
+    return x.astype(dtype), np.argmax(scores, axis=1).astype(np.int64)

@@ -126,9 +126,17 @@ def compare(args, metrics: dict, run: session.Run, framework: str) -> dict:
     return result
 
 
-def main(argv: list[str] | None, framework: str, make_backend: Callable) -> int:
-    prog = f"{'jaxnet' if framework == 'jax' else 'torchnet'}-train"
-    args = parser(prog).parse_args(argv)
+def prog_name(framework: str) -> str:
+    return f"{'jaxnet' if framework == 'jax' else 'torchnet'}-train"
+
+
+def parse(argv: list[str] | None, framework: str):
+    """Flags only: no framework is imported yet, so --help and flag errors answer at once."""
+    return parser(prog_name(framework)).parse_args(argv)
+
+
+def main(args, framework: str, make_backend: Callable) -> int:
+    prog = prog_name(framework)
     quiet = args.json or not sys.stdout.isatty()
 
     def body() -> int:

@@ -24,14 +24,26 @@ def linear_grads(linear: torch.nn.Linear) -> dict[str, torch.Tensor]:
     return {"w": linear.weight.grad.T, "b": linear.bias.grad}
 
 
-def _by_name(linear: torch.nn.Linear) -> dict[str, tuple[torch.Tensor, bool]]:
-    return {"w": (linear.weight, True), "b": (linear.bias, False)}  # (parameter, stored transposed)
+def named(linear: torch.nn.Linear, prefix: str = "") -> dict[str, tuple[torch.Tensor, bool]]:
+    """A Linear's parameters by canonical name, each with whether PyTorch stores it transposed."""
+    return {f"{prefix}w": (linear.weight, True), f"{prefix}b": (linear.bias, False)}
 
 
 def export_adam(optimizer: torch.optim.Adam, linear: torch.nn.Linear) -> dict[str, np.ndarray]:
     """Adam's moments as `adam.mu.<name>` / `adam.nu.<name>` and its step count as `adam.step`."""
+    return export_adam_params(optimizer, named(linear))
+
+
+def load_adam(optimizer: torch.optim.Adam, linear: torch.nn.Linear, state: dict[str, np.ndarray]) -> None:
+    """Resume Adam from canonical state; a fresh optimizer when the state has no `adam.step`."""
+    load_adam_params(optimizer, named(linear), state)
+
+
+def export_adam_params(optimizer: torch.optim.Adam,
+                       params: dict[str, tuple[torch.Tensor, bool]]) -> dict[str, np.ndarray]:
+    """`export_adam` for any parameters: {canonical name: (parameter, stored transposed)}."""
     out: dict[str, np.ndarray] = {}
-    for name, (param, transposed) in _by_name(linear).items():
+    for name, (param, transposed) in params.items():
         state = optimizer.state.get(param)
         if not state:  # before the first step PyTorch has no state at all; Optax has zeros
             mu = nu = np.zeros_like(numpy(param.T if transposed else param))
@@ -45,11 +57,12 @@ def export_adam(optimizer: torch.optim.Adam, linear: torch.nn.Linear) -> dict[st
     return out
 
 
-def load_adam(optimizer: torch.optim.Adam, linear: torch.nn.Linear, state: dict[str, np.ndarray]) -> None:
-    """Resume Adam from canonical state; a fresh optimizer when the state has no `adam.step`."""
+def load_adam_params(optimizer: torch.optim.Adam, params: dict[str, tuple[torch.Tensor, bool]],
+                     state: dict[str, np.ndarray]) -> None:
+    """`load_adam` for any parameters: {canonical name: (parameter, stored transposed)}."""
     if int(state.get("adam.step", 0)) == 0:
         return
-    for name, (param, transposed) in _by_name(linear).items():
+    for name, (param, transposed) in params.items():
         mu, nu = state[f"adam.mu.{name}"], state[f"adam.nu.{name}"]
         mu, nu = (mu.T, nu.T) if transposed else (mu, nu)
         optimizer.state[param] = {

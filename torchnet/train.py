@@ -99,7 +99,7 @@ class Backend:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return traincli.main(argv, "torch", Backend)
+    return traincli.main(traincli.parse(argv, "torch"), "torch", Backend)
 
 
 if __name__ == "__main__":

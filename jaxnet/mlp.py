@@ -1,0 +1,108 @@
+"""Lecture program 7: a multi-layer perceptron (Linear-ReLU-...-Linear) classifying, trained by Adam."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from jaxnet.loop import scan_steps
+from jaxnet.optim import B1, B2, EPS
+from jaxnet.state import export_adam_at, export_linear, linear_grads, load_adam_at, load_linear, paths
+from netdata import init, problems
+
+HIDDEN = [16, 16]  # the lesson's hidden widths; build() reads the real ones from the weights
+LESSON_CLASSES, LESSON_LR, LESSON_STEPS = 3, 1e-2, 500
+
+
+# 1. Define the model: Linear layers with a ReLU between each pair, none after the last.
+class MLP(nnx.Module):
+    def __init__(self, sizes: list[int], dtype, rngs: nnx.Rngs):
+        # Flax 0.12 refuses a plain list of modules as data; nnx.List is its torch.nn.ModuleList.
+        self.layers = nnx.List(nnx.Linear(a, b, dtype=dtype, param_dtype=dtype, rngs=rngs)
+                               for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        for layer in self.layers[:-1]:
+            x = nnx.relu(layer(x))  # (N, H)
+        return self.layers[-1](x)  # (N, C) logits: the loss applies the softmax itself
+
+
+class Trainer(NamedTuple):
+    model: MLP
+    optimizer: nnx.Optimizer
+
+
+def _layer(weights: dict[str, np.ndarray], i: int) -> dict[str, np.ndarray]:
+    return {k: weights[f"layers.{i}.{k}"] for k in ("w", "b")}
+
+
+def _paths(model: MLP) -> dict[str, tuple]:
+    return {k: v for i in range(len(model.layers)) for k, v in paths(("layers", i), f"layers.{i}.").items()}
+
+
+def build(weights: dict[str, np.ndarray], lr: float, device=None) -> Trainer:
+    """Layer sizes come from `layers.i.w`; `weights` may also hold Adam state to resume from."""
+    model = MLP(init.mlp_sizes(weights), weights["layers.0.w"].dtype, rngs=nnx.Rngs(0))
+    for i, layer in enumerate(model.layers):
+        load_linear(layer, _layer(weights, i))
+    optimizer = nnx.Optimizer(model, optax.adam(lr, b1=B1, b2=B2, eps=EPS), wrt=nnx.Param)
+    load_adam_at(optimizer, weights, _paths(model))
+    return Trainer(model, optimizer)
+
+
+def predict(trainer: Trainer, x: jax.Array) -> jax.Array:
+    return trainer.model(x)  # (N, C) logits
+
+
+def cross_entropy(model: MLP, x: jax.Array, labels: jax.Array) -> jax.Array:
+    # = torch's F.cross_entropy: mean over the batch of -log softmax(logits)[label]
+    return optax.softmax_cross_entropy_with_integer_labels(model(x), labels).mean()
+
+
+def loss_and_grads(trainer: Trainer, x: jax.Array, labels: jax.Array):
+    loss, grads = nnx.value_and_grad(cross_entropy)(trainer.model, x, labels)
+    out = {}
+    for i in range(len(trainer.model.layers)):
+        out |= {f"layers.{i}.{k}": g for k, g in linear_grads(grads["layers"][i]).items()}
+    return loss, out
+
+
+# 3. Train: the same calls as every stage since optim; only the model and the loss changed.
+def train_step(model: MLP, optimizer: nnx.Optimizer, x: jax.Array, labels: jax.Array) -> jax.Array:
+    loss, grads = nnx.value_and_grad(cross_entropy)(model, x, labels)
+    optimizer.update(model, grads)
+    return loss
+
+
+def train(trainer: Trainer, xs: jax.Array, ys: jax.Array) -> tuple[Trainer, jax.Array]:
+    """One step per leading index of xs (K, B, Din) and labels ys (K, B), in one compiled scan."""
+    return trainer, scan_steps(train_step, (trainer.model, trainer.optimizer), xs, ys)
+
+
+def export(trainer: Trainer) -> dict[str, np.ndarray]:
+    out = {}
+    for i, layer in enumerate(trainer.model.layers):
+        out |= {f"layers.{i}.{k}": v for k, v in export_linear(layer).items()}
+    return out | export_adam_at(trainer.optimizer, _paths(trainer.model))
+
+
+def main() -> None:
+    x, labels = problems.classification(seed=0, n=2 * problems.N, classes=LESSON_CLASSES)  # 2. load the data
+    (x_train, x_test), (y_train, y_test) = np.split(x, 2), np.split(labels, 2)  # the second half is never trained on
+    trainer = build(init.mlp("flax", [problems.DIN, *HIDDEN, LESSON_CLASSES]), LESSON_LR)
+    steps = LESSON_STEPS
+    xs, ys = jnp.broadcast_to(x_train, (steps, *x_train.shape)), jnp.broadcast_to(y_train, (steps, *y_train.shape))
+    trainer, losses = train(trainer, xs, ys)
+    print(f"loss {losses[0]:.4f} -> {losses[-1]:.4f} after {steps} steps")
+    accuracy = jnp.mean(jnp.argmax(predict(trainer, x_test), axis=1) == y_test)  # 4. test on held-out rows
+    print(f"test accuracy {accuracy:.3f} on {len(y_test)} held-out samples")
+
+
+if __name__ == "__main__":
+    with jax.default_matmul_precision("highest"):
+        main()

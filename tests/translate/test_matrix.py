@@ -1,0 +1,68 @@
+"""Every catalogued configuration meets its bound, and `equivalence matrix` reports it faithfully."""
+
+import json
+
+import pytest
+
+from equivalence.translate import matrix
+from equivalence.translate.cases import LOSS_TOL, TRAJECTORY_TOL, Case, all_cases
+
+CASES = all_cases()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.kind}-{c.name}-{i}" for i, c in enumerate(CASES)])
+def test_case_meets_its_bound(case):
+    err = case.measure()
+    assert err <= case.tol, f"{case.name} ({case.config}): rel_err {err:.3e} > {case.tol:.0e}"
+
+
+def test_catalogue_covers_every_kind_with_enough_rows():
+    assert len(CASES) >= 30
+    kinds = {c.kind for c in CASES}
+    assert kinds == {"optimizer", "scheduler", "loss", "clip"}
+    names = {c.name for c in CASES}
+    for required in ("SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adamax", "NAdam", "RAdam", "Adadelta",
+                     "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "ConstantLR",
+                     "OneCycleLR", "SequentialLR", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss",
+                     "CrossEntropyLoss", "BCEWithLogitsLoss", "NLLLoss", "clip_grad_norm_"):
+        assert required in names
+    for c in CASES:
+        assert c.steps >= (200 if c.kind != "loss" else 1)
+        assert c.tol == (LOSS_TOL if c.kind == "loss" else TRAJECTORY_TOL)
+
+
+def _fake(name, err, kind="loss"):
+    return Case(kind, name, "fake", 1, LOSS_TOL, lambda: err)
+
+
+def test_main_json_reports_rows_and_exit_code(monkeypatch, capsys):
+    real = [c for c in CASES if c.kind == "loss"][:2]
+    monkeypatch.setattr(matrix, "all_cases", lambda: real)
+    assert matrix.main(["--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["passed"] is True
+    assert [r["name"] for r in out["results"]] == [c.name for c in real]
+    for row in out["results"]:
+        assert set(row) == {"kind", "name", "config", "steps", "rel_err", "tol", "passed"}
+        assert 0 <= row["rel_err"] <= row["tol"] and row["passed"] is True
+
+
+def test_main_fails_on_a_bad_row_including_nan(monkeypatch, capsys):
+    monkeypatch.setattr(matrix, "all_cases", lambda: [_fake("ok", 0.0), _fake("off", 1e-3), _fake("nan", float("nan"))])
+    assert matrix.main(["--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["passed"] is False
+    assert [r["passed"] for r in out["results"]] == [True, False, False]
+    assert out["results"][2]["rel_err"] == "nan"  # JSON has no NaN literal
+
+
+def test_main_prints_a_table(monkeypatch, capsys):
+    monkeypatch.setattr(matrix, "all_cases", lambda: [_fake("first-row", 0.0), _fake("second-row", 1.0)])
+    assert matrix.main([]) == 1
+    text = capsys.readouterr().out
+    assert "first-row" in text and "second-row" in text and "1 failed" in text
+
+
+def test_main_bad_arguments_exit_2(capsys):
+    assert matrix.main(["--no-such-flag"]) == 2
+    assert "usage" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -9,6 +10,8 @@ def main(argv: list[str] | None = None) -> int:
     from netdata import traincli
 
     args = traincli.parse(argv, "jax")
+    if args.deterministic:  # XLA reads its flags once, when JAX starts: set them before the import
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_gpu_deterministic_ops=true").strip()
     from jaxnet.train import Backend
 
     return traincli.main(args, "jax", Backend)

@@ -45,6 +45,12 @@ class Backend:
             self.x, self.y = device.array(data.x, self.dev), device.array(data.y, self.dev)
         self._ahead: tuple[int, int, jax.Array, jax.Array] | None = None
 
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stack.close()  # x64 and precision end with the run: nothing leaks to the caller
+
     def build(self, state: dict[str, np.ndarray]):
         return self.stage.build(state, self.cfg.lr, self.dev)
 

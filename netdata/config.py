@@ -40,6 +40,8 @@ class RunConfig:
     precision: str = "highest"
     chunk: int = 1000
     save_every: int | None = None
+    check_numerics: bool = False
+    deterministic: bool = False
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -89,6 +91,10 @@ def add_flags(p: argparse.ArgumentParser) -> None:
                    help="matmul precision: highest (default) = true float32; default = TF32 on NVIDIA GPUs")
     p.add_argument("--chunk", type=cli.positive_int, help="steps per compiled chunk / progress update (1000)")
     p.add_argument("--save-every", type=cli.positive_int, help="write a checkpoint every N steps (and at the end)")
+    p.add_argument("--check-numerics", action="store_true", default=None,
+                   help="on NaN/inf, replay from the last checkpoint to keep the weights of the exact last finite step")
+    p.add_argument("--deterministic", action="store_true", default=None,
+                   help="run-to-run identical results on GPU too (XLA deterministic ops; torch deterministic algorithms)")
     p.add_argument("--preset", choices=("seed",), help="seed: the lecture's exact lr 1e-6, 5000 steps, its data")
     p.add_argument("--out", help="run folder to write (default: a new folder under runs/)")
     p.add_argument("--resume", help="continue the run in this folder and write back there")

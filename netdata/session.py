@@ -6,6 +6,7 @@ both CLIs must do identically, so a run started by one resumes under the other.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class Backend(Protocol):
     def export(self, trainer: Any) -> dict[str, np.ndarray]: ...
     def loss(self, trainer: Any, x: np.ndarray, y: np.ndarray) -> float: ...
     def predict(self, trainer: Any, x: np.ndarray) -> np.ndarray: ...
+    def __enter__(self) -> Backend: ...
+    def __exit__(self, *exc) -> None: ...
 
 
 class Diverged(Exception):
@@ -66,7 +69,9 @@ def plan(start: int, total: int, chunk: int) -> list[tuple[int, int]]:
 
 def save_state(run: Run, state: dict[str, np.ndarray], step: int, framework: str) -> None:
     """Checkpoint: state first, then weights, then config; each file complete or untouched."""
-    meta = {"framework": framework, "stage": run.config.stage, "step": str(step)}
+    # One metadata key: safetensors writes several in hash order, which would make identical runs
+    # produce files that differ byte for byte.
+    meta = {"run": json.dumps({"framework": framework, "stage": run.config.stage, "step": step}, sort_keys=True)}
     runfolder.write_safetensors(run.folder / runfolder.STATE, state | {"step": np.asarray(step, np.int64)}, meta)
     weights = {k: v for k, v in state.items() if not k.startswith("adam.")}
     runfolder.write_safetensors(run.folder / runfolder.WEIGHTS, weights, meta)
@@ -91,6 +96,7 @@ def train(run: Run, data: Data, backend: Backend, progress=None) -> dict:
         train_s += time.perf_counter() - t0
         bad = np.flatnonzero(~np.isfinite(losses))
         if bad.size:
+            good, good_step = _last_finite(backend, cfg, good, good_step, first + int(bad[0]))
             save_state(run, good, good_step, backend.framework)
             raise Diverged(first + int(bad[0]), good_step)
         run.curve += [[first + i, float(losses[i])] for i in range(steps) if (first + i) % stride == 0]
@@ -113,6 +119,17 @@ def train(run: Run, data: Data, backend: Backend, progress=None) -> dict:
         "loss_curve": {"step": [int(s) for s, _ in run.curve], "loss": [v for _, v in run.curve]},
     }
     return metrics, trainer
+
+
+def _last_finite(backend: Backend, cfg: RunConfig, good: dict, good_step: int, bad_step: int):
+    """--check-numerics: replay from the last good state up to the step whose loss went bad."""
+    if not cfg.check_numerics or bad_step == good_step:
+        return good, good_step
+    trainer, _ = backend.run_chunk(backend.build(good), good_step, bad_step - good_step)
+    state = backend.export(trainer)
+    if all(np.all(np.isfinite(v)) for v in state.values()):
+        return state, bad_step
+    return good, good_step  # the weights themselves overflowed: the chunk start is the last finite point
 
 
 def _next_save(cfg: RunConfig, done: int) -> int:

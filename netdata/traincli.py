@@ -58,6 +58,7 @@ def open_run(args, framework: str) -> session.Run:
             raise InputError(f"cannot create --out {folder} ({err.strerror}); choose a folder you can write to") from None
     else:
         folder = runfolder.new_run_dir(f"{framework}-{cfg.stage}")
+    runfolder.write_json(folder / runfolder.CONFIG, cfg.to_json())  # a killed run still says what it was
     return session.Run(cfg, folder, 0, {})
 
 
@@ -82,26 +83,26 @@ def execute(args, framework: str, make_backend: Callable, quiet: bool) -> tuple[
     data = rundata.load(cfg)
     if not run.state:
         run.state = rundata.initial_weights(cfg, data)
-    backend = make_backend(cfg, data)
-    progress = None if quiet else _progress_bar(framework, cfg.stage)
-    try:
-        metrics, trainer = session.train(run, data, backend, progress and progress.update)
-    finally:
-        if progress:
-            progress.close()
-    if data.x_test is not None:
-        metrics |= test_step(backend, trainer, data, run.folder)
+    with make_backend(cfg, data) as backend:
+        progress = None if quiet else _progress_bar(framework, cfg.stage)
+        try:
+            metrics, trainer = session.train(run, data, backend, progress and progress.update)
+        finally:
+            if progress:
+                progress.close()
+        if data.x_test is not None:
+            metrics |= test_step(backend, trainer, data, run.folder)
     metrics["run_folder"] = str(run.folder)
     runfolder.write_json(run.folder / runfolder.METRICS, metrics)
     curve = np.asarray(metrics["loss_curve"]["loss"])
-    from netdata import evaluate, plots
+    from netdata import plots
     runfolder.save_figure(plots.loss_figure({framework: curve}, f"{framework} {cfg.stage}"), run.folder / "loss.png")
     return metrics, run
 
 
 def compare(args, metrics: dict, run: session.Run, framework: str) -> dict:
     """--compare: the same run by the other framework's CLI, in a sibling folder, then both curves."""
-    from netdata import evaluate, plots
+    from netdata import plots
 
     other = OTHER[framework]
     folder = run.folder.with_name(run.folder.name + f"-{other}")

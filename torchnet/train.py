@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import numpy as np
@@ -68,12 +69,21 @@ class Backend:
         self.cfg, self.data = cfg, data
         self.stage = importlib.import_module(f"torchnet.{cfg.stage}")
         device.pin_precision()
+        if cfg.deterministic:  # cuBLAS needs a fixed workspace for reproducible reductions
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True)
         self.where = device.resolve(pick_device(cfg.device))
         self.device = f"{self.where.type}:{torch.cuda.get_device_name(self.where) if self.where.type == 'cuda' else 'cpu'}"
         self.dtype = getattr(torch, cfg.dtype)
         self.batch = cfg.batch_size or data.n
         batches.steps_per_epoch(data.n, self.batch)
         self.rows = Rows(data.x, data.y, self.dtype, self.where)
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
 
     def build(self, state: dict[str, np.ndarray]):
         return self.stage.build(state, self.cfg.lr, self.where)

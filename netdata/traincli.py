@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from netdata import cli, config, runfolder, rundata, session
+from netdata import cli, config, runfolder, rundata, session, shards
 from netdata.config import RunConfig
 from netdata.errors import InputError
 
@@ -25,7 +25,7 @@ def parser(prog: str) -> cli.Parser:
     return p
 
 
-def open_run(args, framework: str) -> session.Run:
+def open_run(args, framework: str, writes: bool = True) -> session.Run:
     """A new run folder, or the one --resume names with its settings and last checkpoint."""
     if args.resume:
         if args.out and os.path.abspath(args.out) != os.path.abspath(args.resume):
@@ -39,7 +39,7 @@ def open_run(args, framework: str) -> session.Run:
         state, _ = runfolder.read_state(folder / runfolder.STATE, required=("step",))
         cfg = config.resolve(args, resumed)
         step = int(state.pop("step"))
-        run = session.Run(cfg, folder, step, state, resumed_from=str(folder))
+        run = session.Run(cfg, folder, step, state, resumed_from=str(folder), writes=writes)
         old = folder / runfolder.METRICS
         if old.exists():  # keep the curve of the steps already trained (it ends where the state does)
             curve = runfolder.read_json(old).get("loss_curve", {})
@@ -52,6 +52,9 @@ def open_run(args, framework: str) -> session.Run:
         if (folder / runfolder.STATE).exists():
             raise InputError(f"--out {folder} already holds a run; continue it with --resume {folder} "
                              f"or choose a new folder")
+    if not writes:  # process 0 alone creates, names and fills the folder
+        return session.Run(cfg, Path(args.out or "runs"), 0, {}, writes=False)
+    if args.out:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -78,21 +81,24 @@ def test_step(backend, trainer, data: rundata.Data, folder: Path) -> dict:
 
 
 def execute(args, framework: str, make_backend: Callable, quiet: bool) -> tuple[dict, session.Run]:
-    run = open_run(args, framework)
+    launch = shards.launch(args, framework)
+    run = open_run(args, framework, launch.writer)
     cfg = run.config
     data = rundata.load(cfg)
     if not run.state:
         run.state = rundata.initial_weights(cfg, data)
-    with make_backend(cfg, data) as backend:
-        progress = None if quiet else _progress_bar(framework, cfg.stage)
+    with make_backend(cfg, data, launch) as backend:
+        progress = None if quiet or not run.writes else _progress_bar(framework, cfg.stage)
         try:
             metrics, trainer = session.train(run, data, backend, progress and progress.update)
         finally:
             if progress:
                 progress.close()
-        if data.x_test is not None:
+        if data.x_test is not None and run.writes:
             metrics |= test_step(backend, trainer, data, run.folder)
     metrics["run_folder"] = str(run.folder)
+    if not run.writes:
+        return metrics, run
     runfolder.write_json(run.folder / runfolder.METRICS, metrics)
     curve = np.asarray(metrics["loss_curve"]["loss"])
     from netdata import plots
@@ -106,8 +112,13 @@ def compare(args, metrics: dict, run: session.Run, framework: str) -> dict:
 
     other = OTHER[framework]
     folder = run.folder.with_name(run.folder.name + f"-{other}")
-    flags = [f"--{k.replace('_', '-')}={v}" for k, v in run.config.to_json().items()
-             if v is not None and k not in ("hidden",)] + [f"--hidden={','.join(map(str, run.config.hidden))}"]
+    flags = []
+    for key, value in run.config.to_json().items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            flags.append(flag)
+        elif value not in (None, False):
+            flags.append(f"{flag}={','.join(map(str, value)) if isinstance(value, list) else value}")
     cmd = [sys.executable, "-m", f"{other}.train", *flags, f"--out={folder}", "--json"]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
@@ -146,6 +157,8 @@ def main(args, framework: str, make_backend: Callable) -> int:
         except session.Diverged as err:
             sys.stderr.write(f"{prog}: diverged: {err}\n")
             return session.EXIT_DIVERGED
+        if not run.writes:  # a data-parallel process other than 0: process 0 reports for the run
+            return 0
         if args.compare:
             metrics["compare"] = compare(args, metrics, run, framework)
             runfolder.write_json(run.folder / runfolder.METRICS, metrics)

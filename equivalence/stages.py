@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from equivalence import reference
+from equivalence import reference, reference_mlp
 from netdata import init, problems
 
 
@@ -50,16 +50,27 @@ def linear_problem(bias: bool) -> Problem:
     return make
 
 
+MLP_HIDDEN = [16, 16]  # fixed for the check: two hidden layers put a ReLU between Linears twice
+
+
+def mlp_problem(s: Setup):
+    """The lecture's x, int64 labels in 0..dout-1 (dout = number of classes), nn.Linear's start."""
+    x, labels = problems.classification(s.seed, s.n, s.din, s.dout, dtype=s.dtype)
+    return init.mlp("torch", [s.din, *MLP_HIDDEN, s.dout], s.seed, dtype=s.dtype), x, labels
+
+
 LINEAR_STAGES = ("manual", "autograd", "nn", "optim", "module")
-STAGES = LINEAR_STAGES
+OTHER_STAGES = {"mlp": (reference_mlp.stage(), mlp_problem)}  # name -> (its own reference, its problem)
+STAGES = LINEAR_STAGES + tuple(OTHER_STAGES)
 
 
 def row(name: str) -> Row:
     """Adding a stage is one file per framework, one reference and one name in a tuple."""
+    ref, problem = OTHER_STAGES.get(name) or (reference.stage(name), linear_problem(reference.SPECS[name].bias))
     return Row(
         name=name,
         torch=importlib.import_module(f"torchnet.{name}"),
         jax=importlib.import_module(f"jaxnet.{name}"),
-        reference=reference.stage(name),
-        problem=linear_problem(reference.SPECS[name].bias),
+        reference=ref,
+        problem=problem,
     )

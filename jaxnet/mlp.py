@@ -11,7 +11,7 @@ import optax
 from flax import nnx
 
 from jaxnet.loop import scan_steps
-from jaxnet.optim import B1, B2, EPS
+from jaxnet.optim import B1, B2, EPS, adam
 from jaxnet.state import export_adam_at, export_linear, linear_grads, load_adam_at, load_linear, paths
 from netdata import init, problems
 
@@ -23,8 +23,10 @@ LESSON_CLASSES, LESSON_LR, LESSON_STEPS = 3, 1e-2, 500
 class MLP(nnx.Module):
     def __init__(self, sizes: list[int], dtype, rngs: nnx.Rngs):
         # Flax 0.12 refuses a plain list of modules as data; nnx.List is its torch.nn.ModuleList.
-        self.layers = nnx.List(nnx.Linear(a, b, dtype=dtype, param_dtype=dtype, rngs=rngs)
-                               for a, b in zip(sizes[:-1], sizes[1:]))
+        # Zeros: build() loads the real start, and Flax's random draw costs ~0.5 s per new shape.
+        zeros = nnx.initializers.zeros_init()
+        self.layers = nnx.List(nnx.Linear(a, b, dtype=dtype, param_dtype=dtype, kernel_init=zeros, bias_init=zeros,
+                                          rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:]))
 
     def __call__(self, x: jax.Array) -> jax.Array:
         for layer in self.layers[:-1]:
@@ -50,7 +52,7 @@ def build(weights: dict[str, np.ndarray], lr: float, device=None) -> Trainer:
     model = MLP(init.mlp_sizes(weights), weights["layers.0.w"].dtype, rngs=nnx.Rngs(0))
     for i, layer in enumerate(model.layers):
         load_linear(layer, _layer(weights, i))
-    optimizer = nnx.Optimizer(model, optax.adam(lr, b1=B1, b2=B2, eps=EPS), wrt=nnx.Param)
+    optimizer = nnx.Optimizer(model, adam(lr, B1, B2, EPS), wrt=nnx.Param)
     load_adam_at(optimizer, weights, _paths(model))
     return Trainer(model, optimizer)
 
@@ -64,8 +66,12 @@ def cross_entropy(model: MLP, x: jax.Array, labels: jax.Array) -> jax.Array:
     return optax.softmax_cross_entropy_with_integer_labels(model(x), labels).mean()
 
 
+# Compiled once per shape: run eagerly, its dozens of small ops would each compile (~2 s in all).
+_value_and_grad = nnx.jit(nnx.value_and_grad(cross_entropy))
+
+
 def loss_and_grads(trainer: Trainer, x: jax.Array, labels: jax.Array):
-    loss, grads = nnx.value_and_grad(cross_entropy)(trainer.model, x, labels)
+    loss, grads = _value_and_grad(trainer.model, x, labels)
     out = {}
     for i in range(len(trainer.model.layers)):
         out |= {f"layers.{i}.{k}": g for k, g in linear_grads(grads["layers"][i]).items()}

@@ -28,8 +28,12 @@ def pin_precision() -> None:
 
 def tensor(a: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """A NumPy array on `device`, dtype kept (float64 stays float64)."""
-    return torch.from_numpy(np.ascontiguousarray(a)).to(device)
+    a = np.ascontiguousarray(a)
+    if not a.flags.writeable:  # torch cannot share a read-only buffer: copy instead of warning
+        a = a.copy()
+    return torch.from_numpy(a).to(device)
 
 
 def numpy(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy()
+    """A copy: on the CPU .numpy() shares memory, so a later in-place update would change it."""
+    return t.detach().cpu().numpy().copy()

@@ -85,7 +85,9 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
     out = {}
     for i, layer in enumerate(trainer.model.layers):
         out |= {f"layers.{i}.{k}": v for k, v in export_linear(layer).items()}
-    return out | export_adam_params(trainer.optimizer, _params(trainer.model))
+    out |= export_adam_params(trainer.optimizer, _params(trainer.model))
+    # Copies: .numpy() of a CPU tensor shares its memory, and training goes on in place.
+    return {k: np.array(v) for k, v in out.items()}
 
 
 def main() -> None:

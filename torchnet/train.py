@@ -10,10 +10,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from netdata import batches, traincli
+from netdata import batches, shards, traincli
 from netdata.config import RunConfig
 from netdata.rundata import Data
-from torchnet import device
+from torchnet import device, parallel
 
 
 class Rows(Dataset):
@@ -45,11 +45,12 @@ class Rows(Dataset):
 class SharedOrder(Sampler[list[int]]):
     """Yields each step's row indices from netdata's seeded order: the batches jaxnet sees too."""
 
-    def __init__(self, seed: int, n: int, batch_size: int, start: int, steps: int):
+    def __init__(self, seed: int, n: int, batch_size: int, start: int, steps: int, rows: tuple[int, int] | None = None):
         self.seed, self.n, self.batch_size, self.start, self.steps = seed, n, batch_size, start, steps
+        self.rows = slice(*rows) if rows else slice(None)  # a data-parallel rank's block of each global batch
 
     def __iter__(self):
-        yield from batches.indices(self.seed, self.n, self.batch_size, self.start, self.steps).tolist()
+        yield from batches.indices(self.seed, self.n, self.batch_size, self.start, self.steps)[:, self.rows].tolist()
 
     def __len__(self) -> int:
         return self.steps
@@ -65,7 +66,7 @@ class Backend:
     framework = "torch"
     compiles = False
 
-    def __init__(self, cfg: RunConfig, data: Data):
+    def __init__(self, cfg: RunConfig, data: Data, launch: shards.Launch = shards.Launch()):
         self.cfg, self.data = cfg, data
         self.stage = importlib.import_module(f"torchnet.{cfg.stage}")
         device.pin_precision()
@@ -73,7 +74,15 @@ class Backend:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)
         self.where = device.resolve(pick_device(cfg.device))
+        self.parallel = None
+        if launch.data_parallel:
+            shards.check_stage(cfg.stage)
+            batches.steps_per_epoch(data.n, cfg.batch_size or data.n)  # refuse a bad --batch-size before joining
+            self.parallel = parallel.DataParallel(launch, cfg.batch_size or data.n, self.where, cfg.batch_size is None)
+            self.where = self.parallel.where
         self.device = f"{self.where.type}:{torch.cuda.get_device_name(self.where) if self.where.type == 'cuda' else 'cpu'}"
+        if self.parallel:
+            self.device += f" x{self.parallel.world} data-parallel"
         self.dtype = getattr(torch, cfg.dtype)
         self.batch = cfg.batch_size or data.n
         batches.steps_per_epoch(data.n, self.batch)
@@ -83,29 +92,38 @@ class Backend:
         return self
 
     def __exit__(self, *exc) -> None:
-        pass
+        if self.parallel:
+            self.parallel.close()
 
     def build(self, state: dict[str, np.ndarray]):
-        return self.stage.build(state, self.cfg.lr, self.where)
+        trainer = self.stage.build(state, self.cfg.lr, self.where)
+        return self.parallel.wrap(trainer) if self.parallel else trainer
+
+    def _here(self, trainer):
+        return self.parallel.local(trainer) if self.parallel else trainer
 
     def run_chunk(self, trainer, start: int, steps: int):
-        order = SharedOrder(self.cfg.seed, self.data.n, self.batch, start, steps)
+        mine = (self.parallel.lo, self.parallel.hi) if self.parallel else None
+        order = SharedOrder(self.cfg.seed, self.data.n, self.batch, start, steps, mine)
         loader = DataLoader(self.rows, batch_sampler=order, collate_fn=lambda batch: batch)
-        losses = [self.stage.train_step(trainer, x, y) for x, y in loader]
-        return trainer, device.numpy(torch.stack(losses))  # one device sync per chunk, not per step
+        losses = torch.stack([self.stage.train_step(trainer, x, y) for x, y in loader])
+        if self.parallel:
+            losses = self.parallel.mean(losses)
+        return trainer, device.numpy(losses)  # one device sync per chunk, not per step
 
     def export(self, trainer) -> dict[str, np.ndarray]:
-        return self.stage.export(trainer)
+        return self.stage.export(self._here(trainer))
 
     def loss(self, trainer, x: np.ndarray, y: np.ndarray) -> float:
         x = device.tensor(np.asarray(x), self.where).to(self.dtype)
         y = device.tensor(np.asarray(y), self.where)
-        loss, _ = self.stage.loss_and_grads(trainer, x, y if y.ndim == 1 else y.to(self.dtype))
+        loss, _ = self.stage.loss_and_grads(self._here(trainer), x, y if y.ndim == 1 else y.to(self.dtype))
         return float(loss)
 
     def predict(self, trainer, x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return device.numpy(self.stage.predict(trainer, device.tensor(np.asarray(x), self.where).to(self.dtype)))
+            x = device.tensor(np.asarray(x), self.where).to(self.dtype)
+            return device.numpy(self.stage.predict(self._here(trainer), x))
 
 
 def main(argv: list[str] | None = None) -> int:

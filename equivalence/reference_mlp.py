@@ -1,0 +1,111 @@
+"""The oracle of the mlp stage: Linear-ReLU-...-Linear, softmax cross-entropy and Adam, in float64 NumPy.
+
+Backpropagation is written out by hand, layer by layer, as in the lecture's first program; Adam and
+the "store in the dtype it came in" rounding are exactly those of `equivalence.reference`.
+
+ReLU's derivative at exactly 0 is taken as 0, as both torch (threshold_backward) and jax.nn.relu
+(a custom JVP: where(x > 0, g, 0)) do; with continuous data a pre-activation of exactly 0 is rare,
+but a constant or zero start makes it common, so the choice must match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+
+from equivalence.reference import BETA1, BETA2, EPS
+from netdata.init import mlp_sizes
+
+
+@dataclass
+class Trainer:
+    params: dict[str, np.ndarray]  # layers.i.w (in, out), layers.i.b (out,), all float64
+    depth: int
+    lr: float
+    storage: np.dtype
+    mu: dict[str, np.ndarray] = field(default_factory=dict)
+    nu: dict[str, np.ndarray] = field(default_factory=dict)
+    step: int = 0
+
+
+def _f64(a) -> np.ndarray:
+    return np.array(a, dtype=np.float64)  # a copy: the oracle never aliases its inputs
+
+
+def build(weights: dict[str, np.ndarray], lr: float, device=None) -> Trainer:
+    depth = len(mlp_sizes(weights)) - 1
+    names = [f"layers.{i}.{k}" for i in range(depth) for k in ("w", "b")]
+    t = Trainer({k: _f64(weights[k]) for k in names}, depth, float(lr), np.dtype(weights["layers.0.w"].dtype))
+    t.step = int(weights.get("adam.step", 0))
+    for k in names:
+        t.mu[k] = _f64(weights[f"adam.mu.{k}"]) if t.step else np.zeros_like(t.params[k])
+        t.nu[k] = _f64(weights[f"adam.nu.{k}"]) if t.step else np.zeros_like(t.params[k])
+    return t
+
+
+def _forward(t: Trainer, x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Every layer's input h_i and pre-activation z_i = h_i @ w_i + b_i; z_last are the logits."""
+    hs, zs = [_f64(x)], []
+    for i in range(t.depth):
+        zs.append(hs[-1] @ t.params[f"layers.{i}.w"] + t.params[f"layers.{i}.b"])  # (N, out_i)
+        if i < t.depth - 1:
+            hs.append(np.maximum(zs[-1], 0.0))
+    return hs, zs
+
+
+def predict(t: Trainer, x: np.ndarray) -> np.ndarray:
+    return _forward(t, x)[1][-1]  # (N, C) logits
+
+
+def loss_and_grads(t: Trainer, x: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    hs, zs = _forward(t, x)
+    logits, labels = zs[-1], np.asarray(labels, dtype=np.int64)  # (N, C), (N,)
+    n = logits.shape[0]
+    shifted = logits - logits.max(axis=1, keepdims=True)  # exp never overflows; softmax is unchanged
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # (N, C)
+    loss = -np.mean(log_probs[np.arange(n), labels])
+    grad_z = np.exp(log_probs)  # d loss / d logits = (softmax - one_hot) / N
+    grad_z[np.arange(n), labels] -= 1.0
+    grad_z /= n
+    grads = {}
+    for i in reversed(range(t.depth)):
+        grads[f"layers.{i}.w"] = hs[i].T @ grad_z  # (in_i, out_i)
+        grads[f"layers.{i}.b"] = grad_z.sum(axis=0)  # (out_i,)
+        if i > 0:  # through the Linear, then through the ReLU that made hs[i]: 0 where z <= 0
+            grad_z = (grad_z @ t.params[f"layers.{i}.w"].T) * (zs[i - 1] > 0)
+    return np.asarray(loss), {k: grads[k] for k in t.params}
+
+
+def _store(t: Trainer, a: np.ndarray) -> np.ndarray:
+    """Round to the storage dtype (a no-op for float64), then keep computing in float64."""
+    return a.astype(t.storage).astype(np.float64)
+
+
+def train_step(t: Trainer, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    loss, grads = loss_and_grads(t, x, labels)
+    t.step += 1
+    for k, g in grads.items():
+        t.mu[k] = _store(t, BETA1 * t.mu[k] + (1 - BETA1) * g)
+        t.nu[k] = _store(t, BETA2 * t.nu[k] + (1 - BETA2) * g * g)
+        mu_hat = t.mu[k] / (1 - BETA1**t.step)
+        nu_hat = t.nu[k] / (1 - BETA2**t.step)
+        t.params[k] = _store(t, t.params[k] - t.lr * mu_hat / (np.sqrt(nu_hat) + EPS))
+    return loss
+
+
+def train(t: Trainer, xs: np.ndarray, ys: np.ndarray) -> tuple[Trainer, np.ndarray]:
+    return t, np.array([train_step(t, x, y) for x, y in zip(xs, ys)])
+
+
+def export(t: Trainer) -> dict[str, np.ndarray]:
+    out = dict(t.params)
+    out |= {f"adam.mu.{k}": v for k, v in t.mu.items()} | {f"adam.nu.{k}": v for k, v in t.nu.items()}
+    out["adam.step"] = np.asarray(t.step, dtype=np.int64)
+    return out
+
+
+def stage() -> SimpleNamespace:
+    """The reference with the same function names as torchnet.mlp / jaxnet.mlp."""
+    return SimpleNamespace(build=build, predict=predict, loss_and_grads=loss_and_grads, train=train, export=export)

@@ -1,0 +1,115 @@
+"""A fresh `equivalence check` per stage and dtype for the guide, its errors as powers of ten, and the loss pictures."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+
+DTYPES = ("float32", "float64")
+PICTURE_DTYPE = "float32"  # the check's default, and the dtype whose rounding a picture can show
+BUCKET = re.compile(r"< 1e(-?\d+)|(?<=\| )0(?= )")  # a bucket cell: "< 1e-7 ✓" or "0 ✓"
+TOLERANCE_CELL = re.compile(r"\| 1e(-?\d+) \|$")  # a measured row ends with its tolerance
+
+
+def bucket(err: float) -> str:
+    """An error as the power of ten just above it: 3.2e-8 -> '< 1e-7'; exactly 0 -> '0'.
+
+    Raw errors differ in their last digits between CPUs (vector widths change summation order);
+    a power of ten is what the text can promise on every machine.
+    """
+    if err == 0:
+        return "0"
+    if not math.isfinite(err):
+        return "∞" if err > 0 else "NaN"
+    return f"< 1e{math.floor(math.log10(err)) + 1}"
+
+
+def power_of_ten(x: float) -> str:
+    e = round(math.log10(x))
+    return f"1e{e}" if math.isclose(x, 10.0 ** e) else f"{x:.0e}"
+
+
+@contextlib.contextmanager
+def _recording(store: dict):
+    """Keep what compare_stage measures (the losses of every step) instead of measuring twice."""
+    from equivalence import check
+
+    real = check.measure
+
+    def measure(row, side, setup):
+        out = real(row, side, setup)
+        store[(row.name, side.name)] = out["trajectory"]["losses"]
+        return out
+
+    check.measure = measure
+    try:
+        yield
+    finally:
+        check.measure = real
+
+
+def measure_all(stages: tuple[str, ...], keep_losses: bool = True) -> dict:
+    """{"results": {dtype: {stage: compare_stage rows}}, "losses": {stage: {side: losses}}, "steps": n}.
+
+    The lecture's settings (5000 steps, lr 1e-6, seed 0) on the CPU: the same run as a plain
+    `equivalence check --dtype <dtype>`.
+    """
+    from equivalence.check import compare_stage
+    from equivalence.stages import Setup, row
+
+    results: dict[str, dict[str, list[dict]]] = {dtype: {} for dtype in DTYPES}
+    kept: dict = {}
+    for dtype in DTYPES:
+        record = _recording(kept) if keep_losses and dtype == PICTURE_DTYPE else contextlib.nullcontext()
+        with record:
+            for stage in stages:
+                results[dtype][stage] = compare_stage(row(stage), Setup(dtype=dtype))
+    losses: dict[str, dict[str, np.ndarray]] = {}
+    for (stage, side), curve in kept.items():
+        losses.setdefault(stage, {})[side] = curve
+    return {"results": results, "losses": losses, "steps": Setup().steps}
+
+
+def save_pictures(measured: dict, out: Path) -> list[Path]:
+    """docs/img/<stage>-loss.png: both frameworks' loss per step, and |difference| per step (log scale)."""
+    from netdata.plots import loss_figure
+    from netdata.runfolder import save_figure
+
+    written = []
+    (out / "img").mkdir(parents=True, exist_ok=True)
+    for stage, sides in measured["losses"].items():
+        curves = {"PyTorch": sides["torch"], "JAX": sides["jax"]}
+        title = f"{stage}: loss per step, {PICTURE_DTYPE}, {measured['steps']} steps"
+        path = out / "img" / picture_name(stage)
+        steps = np.arange(min(len(c) for c in curves.values()))
+        save_figure(loss_figure(curves, title, steps=steps), path, dpi=80)
+        written.append(path)
+    return written
+
+
+def picture_name(stage: str) -> str:
+    return f"{stage}-loss.png"
+
+
+def _exponents(line: str) -> list[float] | None:
+    """The bucket cells of a table line as exponents (0 -> -inf), or None when it has none."""
+    found = [-math.inf if m.group(1) is None else int(m.group(1)) for m in BUCKET.finditer(line)]
+    return found or None
+
+
+def same_line(committed: str, fresh: str) -> bool:
+    """Equal, or a measured row whose errors moved by at most one power of ten or stayed 100x inside
+    the row's tolerance (its last cell). Powers of ten are stable on one machine, but an error near
+    a boundary (1.0e-15, say) can land on either side of it on another CPU: rounding, not drift."""
+    if committed == fresh:
+        return True
+    a, b = _exponents(committed), _exponents(fresh)
+    if a is None or b is None or len(a) != len(b) or BUCKET.sub("", committed) != BUCKET.sub("", fresh):
+        return False
+    tol = TOLERANCE_CELL.search(fresh)
+    limit = int(tol.group(1)) - 2 if tol else -math.inf
+    return all(x == y or abs(x - y) <= 1 or (x <= limit and y <= limit) for x, y in zip(a, b))

@@ -1,0 +1,38 @@
+"""The mlp stage from the CLIs: real data, a held-out test step, identical predictions in both frameworks."""
+
+import numpy as np
+
+from tests.cli.helpers import train
+
+
+def both_frameworks(capsys, tmp_path, *flags):
+    return [train(capsys, fw, "--stage", "mlp", *flags, "--out", str(tmp_path / fw)) for fw in ("jax", "torch")]
+
+
+def test_iris_with_default_flags_reaches_093_and_both_frameworks_predict_alike(capsys, tmp_path):
+    jax_m, torch_m = both_frameworks(capsys, tmp_path, "--data", "iris")
+    assert jax_m["test_accuracy"] >= 0.93 and torch_m["test_accuracy"] >= 0.93
+    assert jax_m["test_predictions"] == torch_m["test_predictions"]
+    assert jax_m["confusion"] == torch_m["confusion"]
+    assert np.sum(jax_m["confusion"]) == 45  # 30% of 150 rows, every class in both parts
+    assert (tmp_path / "jax" / "confusion.png").stat().st_size > 0
+
+
+def test_a_users_csv_with_a_named_label_column_is_learnt(capsys, tmp_path):
+    g = np.random.default_rng(7)
+    centers = np.array([[0, 0, 4], [4, 0, 0], [0, 4, 0]], dtype=float)
+    labels = np.repeat([0, 1, 2], 40)
+    x = centers[labels] + g.standard_normal((120, 3))
+    rows = [f"{a:.5f},{c},{b:.5f},{d:.5f}" for (a, b, d), c in zip(x, labels)]
+    (tmp_path / "blobs.csv").write_text("width,species,height,depth\n" + "\n".join(rows) + "\n")
+    jax_m, torch_m = both_frameworks(capsys, tmp_path, "--data", str(tmp_path / "blobs.csv"), "--target", "species",
+                                     "--steps", "300")
+    assert jax_m["test_accuracy"] >= 0.9
+    assert jax_m["confusion"] == torch_m["confusion"]
+
+
+def test_digits_writes_a_picture_of_test_images_with_their_labels(capsys, tmp_path):
+    m = train(capsys, "jax", "--stage", "mlp", "--data", "digits", "--steps", "300", "--out", str(tmp_path / "d"))
+    assert m["test_accuracy"] >= 0.9
+    assert (tmp_path / "d" / "predictions.png").stat().st_size > 0
+    assert len(m["confusion"]) == 10

@@ -17,7 +17,7 @@ def resolve(device: str = "cpu") -> jax.Device:
     if device not in ("cpu", "gpu"):
         raise InputError(f"unknown device {device!r}; use cpu or gpu")
     try:
-        return jax.devices(device)[0]
+        return jax.local_devices(backend=device)[0]  # this process's first: in a multi-process run, not process 0's
     except RuntimeError:
         raise InputError("--device gpu: JAX sees no GPU here (is jax[cuda] installed?); use --device cpu") from None
 

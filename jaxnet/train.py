@@ -10,8 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnet import device
-from netdata import batches, traincli
+from jaxnet import device, parallel
+from netdata import batches, shards, traincli
 from netdata.config import RunConfig
 from netdata.rundata import Data
 
@@ -32,16 +32,23 @@ class Backend:
     framework = "jax"
     compiles = True
 
-    def __init__(self, cfg: RunConfig, data: Data):
+    def __init__(self, cfg: RunConfig, data: Data, launch: shards.Launch = shards.Launch()):
         self.cfg, self.data = cfg, data
+        if launch.data_parallel:  # before any device query: JAX joins other processes only before that
+            shards.check_stage(cfg.stage)
+            parallel.initialize(launch)
         self.stage = importlib.import_module(f"jaxnet.{cfg.stage}")
         self._stack = contextlib.ExitStack()  # x64, device and precision stay set for the whole run
         self.dev = self._stack.enter_context(device.context(pick_device(cfg.device), cfg.dtype, cfg.precision))
         self.device = f"{self.dev.platform}:{self.dev.device_kind}"
         self.batch = cfg.batch_size or data.n
         batches.steps_per_epoch(data.n, self.batch)  # refuse a bad --batch-size before any work
+        self.parallel = (parallel.DataParallel(self.dev.platform, self.batch, self.dev, cfg.batch_size is None)
+                         if launch.data_parallel else None)
+        if self.parallel:
+            self.device += f" x{self.parallel.devices} data-parallel"
         self.on_disk = isinstance(data.x, np.memmap)
-        if not self.on_disk:  # the whole set on the device once; each chunk gathers its rows there
+        if not self.on_disk and not self.parallel:  # the whole set on the device once; chunks gather rows there
             self.x, self.y = device.array(data.x, self.dev), device.array(data.y, self.dev)
         self._ahead: tuple[int, int, jax.Array, jax.Array] | None = None
 
@@ -52,10 +59,16 @@ class Backend:
         self._stack.close()  # x64 and precision end with the run: nothing leaks to the caller
 
     def build(self, state: dict[str, np.ndarray]):
-        return self.stage.build(state, self.cfg.lr, self.dev)
+        trainer = self.stage.build(state, self.cfg.lr, self.dev)
+        return self.parallel.replicate(trainer) if self.parallel else trainer
+
+    def _here(self, trainer):
+        return self.parallel.local(trainer) if self.parallel else trainer
 
     def _batches(self, start: int, steps: int) -> tuple[jax.Array, jax.Array]:
         idx = batches.indices(self.cfg.seed, self.data.n, self.batch, start, steps)  # (steps, B)
+        if self.parallel:
+            return self.parallel.batches(self.data.x, self.data.y, idx, np.dtype(self.cfg.dtype))
         if not self.on_disk:
             idx = jnp.asarray(idx)
             return jnp.take(self.x, idx, axis=0), jnp.take(self.y, idx, axis=0)  # (steps, B, ...)
@@ -71,24 +84,24 @@ class Backend:
         else:
             xs, ys = self._batches(start, steps)
         trainer, losses = self.stage.train(trainer, xs, ys)  # dispatched asynchronously
-        if self.on_disk:  # read the next chunk from disk while the device trains on this one
+        if self.on_disk or self.parallel:  # gather the next chunk on the host while the devices train this one
             nxt = start + steps
             length = min(steps, self.cfg.steps - nxt)
             self._ahead = (nxt, length, *self._batches(nxt, length)) if length > 0 else None
         return trainer, np.asarray(losses)
 
     def export(self, trainer) -> dict[str, np.ndarray]:
-        return self.stage.export(trainer)
+        return self.stage.export(self._here(trainer))
 
     def loss(self, trainer, x: np.ndarray, y: np.ndarray) -> float:
         dtype = np.dtype(self.cfg.dtype)
         y = np.asarray(y) if y.ndim == 1 else np.asarray(y, dtype)
-        loss, _ = self.stage.loss_and_grads(trainer, device.array(np.asarray(x, dtype), self.dev),
+        loss, _ = self.stage.loss_and_grads(self._here(trainer), device.array(np.asarray(x, dtype), self.dev),
                                             device.array(y, self.dev))
         return float(loss)
 
     def predict(self, trainer, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.stage.predict(trainer, device.array(np.asarray(x), self.dev)))
+        return np.asarray(self.stage.predict(self._here(trainer), device.array(np.asarray(x), self.dev)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,6 +54,7 @@ class Run:
     state: dict[str, np.ndarray]  # weights + optimizer state, canonical names
     curve: list[list[float]] = field(default_factory=list)  # [step, loss] pairs
     resumed_from: str | None = None
+    writes: bool = True  # False on every data-parallel process but process 0: it alone writes the folder
 
 
 def chunk_length(cfg: RunConfig, batch_size: int) -> int:
@@ -69,6 +70,8 @@ def plan(start: int, total: int, chunk: int) -> list[tuple[int, int]]:
 
 def save_state(run: Run, state: dict[str, np.ndarray], step: int, framework: str) -> None:
     """Checkpoint: state first, then weights, then config; each file complete or untouched."""
+    if not run.writes:
+        return
     # One metadata key: safetensors writes several in hash order, which would make identical runs
     # produce files that differ byte for byte.
     meta = {"run": json.dumps({"framework": framework, "stage": run.config.stage, "step": step}, sort_keys=True)}

@@ -4,7 +4,7 @@ import os
 
 # XLA reads these when jax is first imported; the tests' arrays are tiny, threads only add contention.
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the CLI subprocesses the tests start
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
 import torch  # noqa: E402
 

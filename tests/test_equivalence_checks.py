@@ -3,14 +3,13 @@
 from types import SimpleNamespace
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jaxnet.optim
 import torchnet.nn
 import torchnet.optim
-from equivalence.check import PAIRS, QUANTITIES, compare_stage
+from equivalence.check import QUANTITIES, compare_stage
 from equivalence.stages import LINEAR_STAGES, Setup, row
 
 
@@ -18,14 +17,8 @@ def failing(results):
     return {(r["quantity"], r["pair"]) for r in results if not r["passed"]}
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("stage", LINEAR_STAGES)
-def test_lecture_run_of_5000_steps_matches_in_every_quantity_and_pair(stage, dtype):
-    results = compare_stage(row(stage), Setup(dtype=dtype))
-    assert len(results) == len(QUANTITIES) * len(PAIRS)
-    assert failing(results) == set(), [r for r in results if not r["passed"]]
-    worst = max(r["rel_err"] for r in results)
-    assert worst <= (1e-12 if dtype == "float64" else 1e-5)
+# The lecture's full 5000-step run of every stage in both dtypes is asserted by tests/test_docs.py,
+# which measures it once for the guide as well.
 
 
 def with_function(module, **replace):

@@ -1,6 +1,7 @@
 """Every catalogued configuration meets its bound, and `equivalence matrix` reports it faithfully."""
 
 import json
+import sys
 
 import pytest
 
@@ -21,10 +22,33 @@ def test_catalogue_covers_every_kind_with_enough_rows():
     kinds = {c.kind for c in CASES}
     assert kinds == {"optimizer", "scheduler", "loss", "clip"}
     names = {c.name for c in CASES}
-    for required in ("SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adamax", "NAdam", "RAdam", "Adadelta",
-                     "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "ConstantLR",
-                     "OneCycleLR", "SequentialLR", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss",
-                     "CrossEntropyLoss", "BCEWithLogitsLoss", "NLLLoss", "clip_grad_norm_"):
+    for required in (
+        "SGD",
+        "Adam",
+        "AdamW",
+        "Adagrad",
+        "RMSprop",
+        "Adamax",
+        "NAdam",
+        "RAdam",
+        "Adadelta",
+        "StepLR",
+        "MultiStepLR",
+        "ExponentialLR",
+        "CosineAnnealingLR",
+        "LinearLR",
+        "ConstantLR",
+        "OneCycleLR",
+        "SequentialLR",
+        "MSELoss",
+        "L1Loss",
+        "HuberLoss",
+        "SmoothL1Loss",
+        "CrossEntropyLoss",
+        "BCEWithLogitsLoss",
+        "NLLLoss",
+        "clip_grad_norm_",
+    ):
         assert required in names
     for c in CASES:
         assert c.steps >= (200 if c.kind != "loss" else 1)
@@ -48,7 +72,9 @@ def test_main_json_reports_rows_and_exit_code(monkeypatch, capsys):
 
 
 def test_main_fails_on_a_bad_row_including_nan(monkeypatch, capsys):
-    monkeypatch.setattr(matrix, "all_cases", lambda: [_fake("ok", 0.0), _fake("off", 1e-3), _fake("nan", float("nan"))])
+    monkeypatch.setattr(
+        matrix, "all_cases", lambda: [_fake("ok", 0.0), _fake("off", 1e-3), _fake("nan", float("nan"))]
+    )
     assert matrix.main(["--json"]) == 1
     out = json.loads(capsys.readouterr().out)
     assert out["passed"] is False
@@ -61,6 +87,16 @@ def test_main_prints_a_table(monkeypatch, capsys):
     assert matrix.main([]) == 1
     text = capsys.readouterr().out
     assert "first-row" in text and "second-row" in text and "1 failed" in text
+
+
+def test_main_plain_text_without_rich(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "rich.console", None)  # makes `import rich.console` fail
+    monkeypatch.setattr(matrix, "all_cases", lambda: [_fake("only-row", 0.0)])
+    assert matrix.main([]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["kind", "name", "steps", "rel_err", "tol", "ok", "config"]
+    assert lines[1].split()[:2] == ["loss", "only-row"] and "yes" in lines[1]
+    assert lines[-1] == "1 configurations, all passed"
 
 
 def test_main_bad_arguments_exit_2(capsys):

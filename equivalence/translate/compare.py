@@ -1,0 +1,207 @@
+"""Run torch and its translation side by side in float64 and measure how far apart they end up."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import torch
+
+from .losses import loss as translate_loss
+from .optimizers import optimizer as translate_optimizer
+from .schedules import group_schedules
+from .transforms import clip_grad_norm
+
+SHAPES = {"w": (4, 3), "b": (3,), "s": (1,)}
+BATCH = 8
+
+
+@contextlib.contextmanager
+def float64():
+    """float64 on both sides, restored on exit.
+
+    Torch's default dtype matters beyond the tensors we create: optimizers
+    keep scalar state such as NAdam's ``mu_product`` in float32 unless the
+    default dtype is float64.
+    """
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        with jax.enable_x64(True), jax.default_matmul_precision("highest"):
+            yield
+    finally:
+        torch.set_default_dtype(old)
+
+
+def _flat(x) -> np.ndarray:
+    if isinstance(x, (list, tuple)):
+        return np.concatenate([_flat(v) for v in x]) if x else np.zeros(0)
+    return np.ravel(np.asarray(x, dtype=np.float64))
+
+
+def rel_err(reference, other) -> float:
+    """||reference - other|| / ||reference|| over all entries of (nested lists of) arrays.
+
+    Falls back to the absolute difference when the reference is all zeros;
+    NaN anywhere gives NaN, which fails every ``<=`` bound.
+    """
+    a, b = _flat(reference), _flat(other)
+    if a.shape != b.shape:
+        raise ValueError(f"cannot compare {a.shape} entries with {b.shape}")
+    scale = np.linalg.norm(a)
+    diff = np.linalg.norm(a - b)
+    if scale == 0:
+        return float(diff)
+    return float(diff / scale)
+
+
+def problem(steps: int, seed: int = 0):
+    """A linear regression with a fresh minibatch per step.
+
+    A new batch every step keeps the gradients of order one for all steps:
+    on a single batch the normalising optimizers would reach the minimum,
+    where gradients are rounding noise and any two implementations diverge.
+    """
+    rng = np.random.default_rng(seed)
+    w_true = rng.normal(size=(4, 3))
+    xs = rng.normal(size=(steps, BATCH, 4))
+    ys = xs @ w_true + 0.5 * rng.normal(size=(steps, BATCH, 3))
+    init = {k: rng.normal(size=shape) for k, shape in SHAPES.items()}
+    return xs, ys, init
+
+
+def _objective(p, x, y, sign):
+    # Works for torch tensors and jax arrays alike.
+    residual = x @ p["w"] + p["b"] + p["s"] - y
+    return sign * (residual**2).mean()
+
+
+_gradient = jax.jit(jax.grad(_objective), static_argnums=3)
+
+
+class Trajectories(NamedTuple):
+    torch: list  # per step, per parameter: numpy arrays (sorted by name)
+    jax: list
+    torch_lrs: np.ndarray  # (steps, groups): lr used by each optimizer.step()
+    jax_lrs: np.ndarray | None  # same, from the translated schedule (None without scheduler)
+    grad_norms: np.ndarray  # total norms clip_grad_norm_ returned (empty without clipping)
+
+    @property
+    def rel_err(self) -> float:
+        return rel_err(self.torch, self.jax)
+
+    @property
+    def lr_rel_err(self) -> float:
+        return 0.0 if self.jax_lrs is None else rel_err([self.torch_lrs], [self.jax_lrs])
+
+
+def run_optimizer(
+    make: Callable[[dict], tuple],
+    *,
+    steps: int = 200,
+    labels: dict | None = None,
+    clip: tuple[float, float] | None = None,
+    seed: int = 0,
+    tx: optax.GradientTransformation | None = None,
+) -> Trajectories:
+    """Train the same regression with torch and with the translation.
+
+    ``make(params)`` receives a dict of float64 leaf tensors (keys of
+    ``SHAPES``) and returns ``(optimizer, scheduler_or_None)``. ``clip`` is
+    ``(max_norm, norm_type)`` for ``clip_grad_norm_``. ``tx`` replaces the
+    whole translation, clipping included (to show that a naive Optax
+    equivalent does *not* match).
+    Runs in float64 on both sides (:func:`float64`).
+    """
+    with float64():
+        return _run_optimizer(make, steps, labels, clip, seed, tx)
+
+
+def _run_optimizer(make, steps, labels, clip, seed, tx) -> Trajectories:
+    xs, ys, init = problem(steps, seed)
+    names = sorted(init)
+    params = {k: torch.tensor(v, requires_grad=True) for k, v in init.items()}
+    opt, sched = make(params)
+    sign = -1.0 if opt.param_groups[0].get("maximize") else 1.0
+    if tx is None:
+        tx = translate_optimizer(opt, sched, param_labels=labels)
+        if clip is not None:
+            tx = optax.chain(clip_grad_norm(*clip), tx)
+    jax_lrs = None
+    if sched is not None:
+        schedules = group_schedules(sched, opt)
+        lrs = jax.jit(jax.vmap(lambda c: jnp.stack([s.lr(c) for s in schedules])))
+        jax_lrs = np.asarray(lrs(jnp.arange(steps)))
+
+    torch_traj, torch_lrs, norms = [], [], []
+    for k in range(steps):
+        opt.zero_grad()
+        _objective(params, torch.from_numpy(xs[k]), torch.from_numpy(ys[k]), sign).backward()
+        if clip is not None:
+            norms.append(float(torch.nn.utils.clip_grad_norm_(list(params.values()), clip[0], clip[1])))
+        torch_lrs.append([float(g["lr"]) for g in opt.param_groups])
+        opt.step()
+        if sched is not None:
+            sched.step()
+        torch_traj.append([params[n].detach().numpy().copy() for n in names])
+
+    # Compilation dominates at this size. The gradient is jitted once per
+    # process (_gradient) and only the transformation per case; a jitted step
+    # in a Python loop also compiles faster than lax.scan over the steps.
+    @jax.jit
+    def step(p, state, g):
+        updates, state = tx.update(g, state, p)
+        return optax.apply_updates(p, updates), state
+
+    p = {k: jnp.asarray(v) for k, v in init.items()}
+    state = tx.init(p)
+    jax_traj = []
+    for k in range(steps):
+        p, state = step(p, state, _gradient(p, xs[k], ys[k], sign))
+        jax_traj.append(p)
+    jax_traj = [[np.asarray(q[n]) for n in names] for q in jax.device_get(jax_traj)]
+    return Trajectories(torch_traj, jax_traj, np.asarray(torch_lrs), jax_lrs, np.asarray(norms))
+
+
+class LossComparison(NamedTuple):
+    value_rel_err: float
+    grad_rel_err: float
+
+    @property
+    def rel_err(self) -> float:
+        return max(self.value_rel_err, self.grad_rel_err)
+
+
+def run_loss(module: torch.nn.Module, prediction: np.ndarray, target: np.ndarray, seed: int = 0):
+    """Loss value and gradient w.r.t. the prediction, torch vs translation.
+
+    The gradient is the vector-Jacobian product with a fixed random
+    cotangent, so ``reduction='none'`` is checked element by element.
+    Runs in float64 on both sides (:func:`float64`).
+    """
+    with float64():
+        return _run_loss(module, prediction, target, seed)
+
+
+def _run_loss(module, prediction, target, seed) -> LossComparison:
+    fn = translate_loss(module)
+    pred_t = torch.tensor(prediction, requires_grad=True)
+    target_t = torch.from_numpy(np.asarray(target))
+    value_t = module(pred_t, target_t)
+    cotangent = np.random.default_rng(seed).normal(size=tuple(value_t.shape))
+    (value_t * torch.from_numpy(cotangent)).sum().backward()
+
+    @jax.jit  # one compilation instead of one per primitive
+    def value_and_vjp(p, t):
+        value, pullback = jax.vjp(lambda q: fn(q, t), p)
+        return value, pullback(jnp.asarray(cotangent, value.dtype))[0]
+
+    value_j, grad_j = value_and_vjp(jnp.asarray(prediction), jnp.asarray(target))
+    return LossComparison(
+        rel_err([value_t.detach().numpy()], [value_j]),
+        rel_err([pred_t.grad.numpy()], [grad_j]),
+    )

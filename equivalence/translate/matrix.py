@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
 import warnings
+
+from netdata.cli import Parser
 
 from .cases import all_cases
 from .compare import float64
@@ -58,12 +59,12 @@ def _print_table(rows: list[dict]) -> None:
         table.add_row(
             r["kind"], r["name"], r["config"], str(r["steps"]), f"{r['rel_err']:.1e}", f"{r['tol']:.0e}", ok
         )
-    Console().print(table)
+    Console(width=max(Console().width, 110)).print(table)  # rich assumes 80 columns in a pipe
 
 
 def main(argv: list[str] | None = None) -> int:
     """Exit status: 0 when every configuration passes, 1 when one fails, 2 on bad arguments."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(  # one-line errors, exit 2, like every command of the project
         prog="equivalence matrix",
         description="Run every supported torch -> optax/jax translation side by side with torch "
         "(float64) and report the relative error of each.",

@@ -83,24 +83,34 @@ def loss_and_grads(t: Trainer, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray
     return np.asarray(loss), grads
 
 
-def _store(t: Trainer, a: np.ndarray) -> np.ndarray:
+def store(t, a: np.ndarray) -> np.ndarray:
     """Round to the storage dtype (a no-op for float64), then keep computing in float64."""
     return a.astype(t.storage).astype(np.float64)
+
+
+def adam_step(t, grads: dict[str, np.ndarray]) -> None:
+    """Adam (Kingma & Ba) on any trainer with params, mu, nu, step, lr and storage: shared with the MLP."""
+    t.step += 1
+    for k, g in grads.items():
+        t.mu[k] = store(t, BETA1 * t.mu[k] + (1 - BETA1) * g)
+        t.nu[k] = store(t, BETA2 * t.nu[k] + (1 - BETA2) * g * g)
+        mu_hat = t.mu[k] / (1 - BETA1**t.step)
+        nu_hat = t.nu[k] / (1 - BETA2**t.step)
+        t.params[k] = store(t, t.params[k] - t.lr * mu_hat / (np.sqrt(nu_hat) + EPS))
+
+
+def export_adam(t) -> dict[str, np.ndarray]:
+    out = {f"adam.mu.{k}": v for k, v in t.mu.items()} | {f"adam.nu.{k}": v for k, v in t.nu.items()}
+    return out | {"adam.step": np.asarray(t.step, dtype=np.int64)}
 
 
 def train_step(t: Trainer, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     loss, grads = loss_and_grads(t, x, y)
     if t.spec.optimizer == "sgd":
         for k, g in grads.items():
-            t.params[k] = _store(t, t.params[k] - t.lr * g)
-        return loss
-    t.step += 1
-    for k, g in grads.items():
-        t.mu[k] = _store(t, BETA1 * t.mu[k] + (1 - BETA1) * g)
-        t.nu[k] = _store(t, BETA2 * t.nu[k] + (1 - BETA2) * g * g)
-        mu_hat = t.mu[k] / (1 - BETA1**t.step)
-        nu_hat = t.nu[k] / (1 - BETA2**t.step)
-        t.params[k] = _store(t, t.params[k] - t.lr * mu_hat / (np.sqrt(nu_hat) + EPS))
+            t.params[k] = store(t, t.params[k] - t.lr * g)
+    else:
+        adam_step(t, grads)
     return loss
 
 
@@ -111,8 +121,7 @@ def train(t: Trainer, xs: np.ndarray, ys: np.ndarray) -> tuple[Trainer, np.ndarr
 def export(t: Trainer) -> dict[str, np.ndarray]:
     out = dict(t.params)
     if t.spec.optimizer == "adam":
-        out |= {f"adam.mu.{k}": v for k, v in t.mu.items()} | {f"adam.nu.{k}": v for k, v in t.nu.items()}
-        out["adam.step"] = np.asarray(t.step, dtype=np.int64)
+        out |= export_adam(t)
     return out
 
 

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from equivalence.reference import BETA1, BETA2, EPS
+from equivalence.reference import adam_step, export_adam
 from netdata.init import mlp_sizes
 
 
@@ -78,20 +78,9 @@ def loss_and_grads(t: Trainer, x: np.ndarray, labels: np.ndarray) -> tuple[np.nd
     return np.asarray(loss), {k: grads[k] for k in t.params}
 
 
-def _store(t: Trainer, a: np.ndarray) -> np.ndarray:
-    """Round to the storage dtype (a no-op for float64), then keep computing in float64."""
-    return a.astype(t.storage).astype(np.float64)
-
-
 def train_step(t: Trainer, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     loss, grads = loss_and_grads(t, x, labels)
-    t.step += 1
-    for k, g in grads.items():
-        t.mu[k] = _store(t, BETA1 * t.mu[k] + (1 - BETA1) * g)
-        t.nu[k] = _store(t, BETA2 * t.nu[k] + (1 - BETA2) * g * g)
-        mu_hat = t.mu[k] / (1 - BETA1**t.step)
-        nu_hat = t.nu[k] / (1 - BETA2**t.step)
-        t.params[k] = _store(t, t.params[k] - t.lr * mu_hat / (np.sqrt(nu_hat) + EPS))
+    adam_step(t, grads)
     return loss
 
 
@@ -100,10 +89,7 @@ def train(t: Trainer, xs: np.ndarray, ys: np.ndarray) -> tuple[Trainer, np.ndarr
 
 
 def export(t: Trainer) -> dict[str, np.ndarray]:
-    out = dict(t.params)
-    out |= {f"adam.mu.{k}": v for k, v in t.mu.items()} | {f"adam.nu.{k}": v for k, v in t.nu.items()}
-    out["adam.step"] = np.asarray(t.step, dtype=np.int64)
-    return out
+    return dict(t.params) | export_adam(t)
 
 
 def stage() -> SimpleNamespace:

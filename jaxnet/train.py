@@ -74,8 +74,9 @@ class Backend:
             return jnp.take(self.x, idx, axis=0), jnp.take(self.y, idx, axis=0)  # (steps, B, ...)
         # Memory-mapped rows: read just this chunk's rows from disk; device_put returns at once.
         dtype = np.dtype(self.cfg.dtype)
-        xs = np.asarray(self.data.x[idx.ravel()], dtype=dtype).reshape(steps, self.batch, -1)
-        ys = np.asarray(self.data.y[idx.ravel()], dtype=dtype).reshape(steps, self.batch, -1)
+        # np.take, not x[idx]: on a memmap fancy indexing is 5-7x slower for millions of rows.
+        xs = np.take(self.data.x, idx.ravel(), axis=0).astype(dtype, copy=False).reshape(steps, self.batch, -1)
+        ys = np.take(self.data.y, idx.ravel(), axis=0).astype(dtype, copy=False).reshape(steps, self.batch, -1)
         return jax.device_put(xs, self.dev), jax.device_put(ys, self.dev)
 
     def run_chunk(self, trainer, start: int, steps: int):

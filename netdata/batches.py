@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from netdata.errors import InputError
@@ -17,9 +19,12 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
     return n // batch_size
 
 
+@functools.lru_cache(maxsize=2)  # an epoch spans many chunks: a 10M-row permutation costs ~1 s to redraw
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
-    """The permutation of rows for one epoch: a pure function of (seed, epoch, n)."""
-    return rng(seed, ORDER_STREAM, epoch).permutation(n)
+    """The permutation of rows for one epoch: a pure function of (seed, epoch, n); read-only, as it is shared."""
+    order = rng(seed, ORDER_STREAM, epoch).permutation(n)
+    order.setflags(write=False)
+    return order
 
 
 def indices(seed: int, n: int, batch_size: int, start: int, steps: int) -> np.ndarray:

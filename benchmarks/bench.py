@@ -1,0 +1,266 @@
+"""Time one training step five ways side by side: torch eager/compile, jax.jit, nnx.jit, and the CLI's lax.scan.
+
+    python benchmarks/bench.py --problem seed|mlp [--json] [--device cpu|gpu] [--steps N]
+                               [--precision highest|default] [--repeats R] [--skip torch-compile,...]
+                               [--threads N] [--min-repeat-s S] [--peak-size N]
+    python benchmarks/bench.py --memmap [...]   # jaxnet-train on a memory-mapped folder vs in memory
+
+Every implementation runs calls of `--steps` steps (for jax-scan one call is one compiled chunk), the
+device synchronized at the end of each call. The first call's time minus a steady call's is
+`compile_s`; `us_per_step` is the median over `--repeats` repeats (`us_per_step_min` the best), each
+of enough calls to last `--min-repeat-s`. Repeats go round-robin over the implementations, so a
+change in machine load hits all of them alike. For mlp, GFLOP/s counts 6 * params * batch FLOPs per
+step against `peak_gflops`, a measured 2048^3 float32 matmul at the same precision (JAX; torch's too).
+On CPU the seed problem runs both frameworks on one thread (see DEFAULT_THREADS), mlp on all cores.
+Under `timeout`, SIGTERM still prints the rows measured so far (`stopped` says so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import statistics
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import impls
+
+DEFAULTS = {  # (steps per call, repeats, min seconds per repeat) by (problem, device)
+    ("seed", "cpu"): (1000, 7, 0.2), ("seed", "gpu"): (1000, 7, 0.2),
+    ("mlp", "cpu"): (20, 3, 0.0), ("mlp", "gpu"): (200, 5, 0.2),
+}
+# The seed step is a few tiny ops, so a second thread has nothing to do but wait: torch's OpenMP
+# threads then spin, and on a shared 2-core machine that made torch-eager 15x slower (8 ms vs 0.55 ms
+# a step at load 7). One thread per framework times each one's best latency; --threads 0 keeps defaults.
+DEFAULT_THREADS = {("seed", "cpu"): 1}
+MAX_TIMED_S = {"seed": 8.0, "mlp": 20.0}  # fewer repeats (not under 2) when a slow or loaded machine would exceed it
+STOP = {"reason": None}  # set by SIGTERM (a `timeout`): finish with the rows measured so far
+
+
+def _on_sigterm(signum, frame):
+    STOP["reason"] = "stopped by SIGTERM (a timeout) before this finished"
+    raise TimeoutError(STOP["reason"])
+
+
+def _unless_stopped(f):
+    try:
+        return None if STOP["reason"] else f()
+    except TimeoutError:
+        return None
+
+
+class Timed:
+    """One implementation under the clock: a cold and a warm call, then timed repeats of `calls` calls."""
+
+    def __init__(self, impl: str, make, steps: int):
+        self.impl, self.steps, self.row = impl, steps, {"impl": impl}
+        self.per_step: list[float] = []
+        try:
+            self.run, self.to_loss = make()
+        except Exception as err:  # noqa: BLE001 - e.g. torch.compile without a C compiler: a row, not a crash
+            self.fail(err)
+
+    @property
+    def ok(self) -> bool:
+        return "error" not in self.row
+
+    def fail(self, err: BaseException) -> None:
+        text = " ".join(f"{type(err).__name__}: {err}".split())
+        self.row = {"impl": self.impl, "us_per_step": None, "compile_s": None, "error": text[:500]}
+
+    def warm_up(self, repeats: int, min_repeat_s: float, max_s: float | None) -> None:
+        if STOP["reason"]:
+            return self.fail(TimeoutError(STOP["reason"]))
+        try:
+            t0 = time.perf_counter()
+            out = self.run()
+            self.cold = time.perf_counter() - t0
+            self.row["loss_after_first_call"] = self.to_loss(out)
+            t0 = time.perf_counter()
+            self.run()
+            warm = time.perf_counter() - t0
+        except Exception as err:  # noqa: BLE001 - one implementation failing must not lose the others
+            return self.fail(err)
+        self.calls = max(1, math.ceil(min_repeat_s / max(warm, 1e-9)))
+        self.repeats = repeats if not max_s else max(2, min(repeats, int(max_s / (self.calls * warm))))
+
+    def repeat(self) -> None:
+        if not self.ok or len(self.per_step) >= self.repeats or STOP["reason"]:
+            return
+        try:
+            t0 = time.perf_counter()
+            for _ in range(self.calls):
+                self.run()
+            self.per_step.append((time.perf_counter() - t0) / (self.calls * self.steps))
+        except Exception as err:  # noqa: BLE001
+            self.fail(err)
+
+    def result(self) -> dict:
+        if not self.ok:
+            return self.row
+        if not self.per_step:
+            self.fail(TimeoutError(STOP["reason"]))
+            return self.row
+        median = statistics.median(self.per_step)
+        return self.row | {"us_per_step": median * 1e6, "us_per_step_min": min(self.per_step) * 1e6,
+                           "compile_s": max(self.cold - median * self.steps, 0.0), "steps_per_call": self.steps,
+                           "calls_per_repeat": self.calls, "repeats": len(self.per_step)}
+
+
+def bench(problem: str, device: str = "cpu", precision: str = "highest", steps: int | None = None,
+          repeats: int | None = None, min_repeat_s: float | None = None, skip: tuple[str, ...] = (),
+          peak_n: int = 2048, threads: int | None = None) -> dict:
+    """The benchmark as one JSON-ready dict; `skip` leaves implementations out; peak_n 0: no peak matmul.
+
+    Repeats go round-robin over the implementations, so a change in machine load hits all alike.
+    """
+    impls.quiet_torch_compile()
+    impls.set_threads(DEFAULT_THREADS.get((problem, device)) if threads is None else threads)
+    d_steps, d_repeats, d_min = DEFAULTS[(problem, device)]
+    max_s = None if repeats else MAX_TIMED_S[problem]  # an explicit --repeats is honoured
+    steps, repeats = steps or d_steps, repeats or d_repeats
+    min_repeat_s = d_min if min_repeat_s is None else min_repeat_s
+    p = impls.make_problem(problem, steps)
+    load_start = os.getloadavg()[0]
+    import torch
+
+    from jaxnet import device as jdevice
+
+    impls.torch_precision(precision)
+    with jdevice.context(device, "float32", precision) as dev:  # JAX's precision is part of its cache key
+        makers = {"torch-eager": lambda: impls.torch_runner(p, device, False),
+                  "torch-compile": lambda: impls.torch_runner(p, device, True)}
+        makers |= {impl: (lambda impl=impl: impls.jax_runner(p, impl, dev))
+                   for impl in ("jax-jit-step", "nnx-jit-step", "jax-scan")}
+        timed = [Timed(impl, make, steps) for impl, make in makers.items() if impl not in skip]
+        for t in timed:
+            t.warm_up(repeats, min_repeat_s, max_s)
+        for _ in range(repeats):
+            for t in timed:
+                t.repeat()
+        rows = [t.result() for t in timed]
+        del timed
+        peak_gflops = _unless_stopped(lambda: impls.jax_peak_gflops(dev, peak_n)) if peak_n else None
+        jax_device = f"{dev.platform}:{dev.device_kind}"
+    torch_peak = None
+    if peak_n and problem == "mlp":
+        torch_peak = _unless_stopped(lambda: impls.torch_peak_gflops(device, peak_n))
+    base = next((r["us_per_step"] for r in rows if r["impl"] == "torch-eager" and r["us_per_step"]), None)
+    for r in rows:
+        if r["us_per_step"]:
+            r["x_vs_torch_eager"] = base / r["us_per_step"] if base else None
+            if p.flops_per_step:
+                r["gflops"] = p.flops_per_step / (r["us_per_step"] * 1e-6) / 1e9
+                r["pct_of_peak"] = 100 * r["gflops"] / peak_gflops if peak_gflops else None
+    return {
+        "problem": problem, "device": device, "precision": precision, "results": rows,
+        "peak_gflops": peak_gflops, "torch_peak_gflops": torch_peak, "peak_n": peak_n,
+        "flops_per_step": p.flops_per_step, "flops_formula": impls.FLOPS_FORMULA if p.flops_per_step else None,
+        "steps_per_call": steps, "jax_device": jax_device, "torch_threads": torch.get_num_threads(),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "stopped": STOP["reason"], "cpu_count": os.cpu_count(),
+        "load_avg_start_end": [round(load_start, 2), round(os.getloadavg()[0], 2)],
+    }
+
+
+def print_table(res: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    load = res["load_avg_start_end"]
+    table = Table(title=f"{res['problem']} on {res['jax_device']}, precision {res['precision']}, "
+                        f"{res['steps_per_call']} steps per call, load avg {load[0]} -> {load[1]} "
+                        f"on {res['cpu_count']} cores")
+    gflops = res["flops_per_step"] is not None
+    errors = []
+    for col in ("impl", "us/step", "min us/step", "x vs torch-eager", "compile s",
+                *(("GFLOP/s", "% of peak") if gflops else ()), "loss, 1st call"):
+        table.add_column(col, justify="left" if col == "impl" else "right")
+    for r in res["results"]:
+        if r["us_per_step"] is None:
+            table.add_row(r["impl"], "-", "-", "-", "-", *(("-", "-") if gflops else ()), "-")
+            errors.append(f"{r['impl']}: {r['error']}")
+            continue
+        ratio = r.get("x_vs_torch_eager")
+        extra = (f"{r['gflops']:.1f}", f"{r['pct_of_peak']:.0f}" if r.get("pct_of_peak") else "-") if gflops else ()
+        table.add_row(r["impl"], f"{r['us_per_step']:.1f}", f"{r['us_per_step_min']:.1f}",
+                      f"{ratio:.2f}x" if ratio else "-", f"{r['compile_s']:.2f}", *extra,
+                      f"{r['loss_after_first_call']:.5g}")
+    console = Console(width=max(Console().width, 120))
+    console.print(table)
+    for e in errors:
+        console.print(f"[red]{e}[/]", markup=True)
+    if res["peak_gflops"]:
+        torch_peak = f", torch {res['torch_peak_gflops']:.1f}" if res["torch_peak_gflops"] else ""
+        console.print(f"peak_gflops ({res['peak_n']}^3 float32 matmul): jax {res['peak_gflops']:.1f}{torch_peak}")
+    if gflops:
+        console.print(f"FLOPs: {res['flops_per_step'] / 1e9:.2f} GFLOP per step = {res['flops_formula']}")
+
+
+def finite(v):
+    """JSON has no NaN or infinity: such a value (a diverged loss) becomes null."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: finite(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [finite(x) for x in v]
+    return v
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bench.py", description=__doc__.splitlines()[0])
+    p.add_argument("--problem", choices=("seed", "mlp"), default="seed")
+    p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    p.add_argument("--precision", choices=("highest", "default"), default="highest",
+                   help="highest: true float32 (JAX highest, torch TF32 off); default: TF32 on NVIDIA GPUs")
+    p.add_argument("--steps", type=int, help="steps per timed call (default: seed 1000, mlp 20 on cpu / 200 on gpu)")
+    p.add_argument("--repeats", type=int,
+                   help="timed repeats; the median is reported (default: seed 7, mlp 3 on cpu, 5 on gpu)")
+    p.add_argument("--min-repeat-s", type=float, help="each repeat runs enough calls to last this long")
+    p.add_argument("--skip", default="",
+                   help=f"comma-separated implementations to leave out, of {', '.join(impls.IMPLS)}")
+    p.add_argument("--peak-size", type=int, default=2048, help="n of the n^3 matmul giving peak_gflops (0: none)")
+    p.add_argument("--threads", type=int, help="torch intra-op threads; 1 also makes XLA:CPU single-threaded; "
+                                               "0: the libraries' defaults (default: 1 for seed on cpu, else 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--memmap", action="store_true", help="run benchmarks/bench_memmap.py instead (its flags follow)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--memmap" in argv:
+        from benchmarks import bench_memmap
+
+        return bench_memmap.main([a for a in argv if a != "--memmap"])
+    args = parser().parse_args(argv)
+    skip = tuple(s for s in args.skip.split(",") if s)
+    unknown = set(skip) - set(impls.IMPLS)
+    if unknown:
+        parser().error(f"--skip: unknown implementation(s) {', '.join(sorted(unknown))}")
+    signal.signal(signal.SIGTERM, _on_sigterm)  # under `timeout`: still print what was measured
+    from netdata.errors import InputError
+
+    try:
+        res = bench(args.problem, args.device, args.precision, args.steps, args.repeats, args.min_repeat_s, skip,
+                    args.peak_size, args.threads)
+    except InputError as err:  # e.g. --device gpu where there is none
+        print(f"bench.py: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(finite(res), indent=2))
+    else:
+        print_table(res)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

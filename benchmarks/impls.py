@@ -1,0 +1,220 @@
+"""The benchmarked problems and the five ways of running their training step, each as a `run()` of K steps."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+
+from netdata import init, problems
+
+IMPLS = ("torch-eager", "torch-compile", "jax-jit-step", "nnx-jit-step", "jax-scan")
+MLP_SIZES, MLP_BATCH, MLP_LR, MLP_POOL = [784, 1024, 1024, 10], 1024, 1e-3, 8
+FLOPS_FORMULA = ("6 * params * batch per step (per multiply-accumulate: 2 FLOPs forward, 4 backward); it counts the "
+                 "first layer's input gradient, which no one computes, so it is ~14% above the work done for mlp")
+
+
+@dataclass
+class Problem:
+    """The same start and batches for every implementation; step i trains on batch i % len(xs)."""
+
+    name: str
+    stage: str  # torchnet.<stage> / jaxnet.<stage>: build, train_step, train
+    lr: float
+    steps: int  # steps per timed call (the scan's chunk length)
+    weights: dict[str, np.ndarray]
+    xs: np.ndarray  # (P, B, Din) distinct batches
+    ys: np.ndarray  # (P, B, Dout) targets or (P, B) int64 labels
+    flops_per_step: float | None = None
+
+    @property
+    def order(self) -> np.ndarray:
+        return np.arange(self.steps) % len(self.xs)
+
+
+def make_problem(name: str, steps: int, seed: int = 0) -> Problem:
+    if name == "seed":  # the lecture: Linear(4 -> 2), MSE, Adam, 64 rows, full batch every step
+        x, y = problems.lecture(seed)
+        weights = init.linear("torch", problems.DIN, problems.DOUT, seed)
+        return Problem("seed", "optim", problems.LECTURE_LR, steps, weights, x[None], y[None])
+    if name == "mlp":  # compute-bound: 784-1024-1024-10, batch 1024, cross-entropy, Adam, random data
+        g = np.random.default_rng(seed)
+        pool = min(steps, MLP_POOL)
+        xs = g.standard_normal((pool, MLP_BATCH, MLP_SIZES[0]), dtype=np.float32)
+        ys = g.integers(0, MLP_SIZES[-1], (pool, MLP_BATCH), dtype=np.int64)
+        weights = init.mlp("torch", MLP_SIZES, seed)
+        params = sum(w.size for w in weights.values())
+        return Problem("mlp", "mlp", MLP_LR, steps, weights, xs, ys, 6.0 * params * MLP_BATCH)
+    raise ValueError(f"unknown problem {name!r}; use seed or mlp")
+
+
+# --- PyTorch -------------------------------------------------------------------------------------
+
+def torch_precision(precision: str) -> None:
+    import torch
+
+    from torchnet import device
+
+    device.pin_precision()  # highest: TF32 off, true float32 matmuls
+    if precision == "default":  # TF32 on NVIDIA GPUs, as JAX's "default" precision
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.set_float32_matmul_precision("high")
+
+
+def torch_runner(p: Problem, device: str, compiled: bool) -> tuple[Callable[[], float], Callable]:
+    """zero_grad / forward / loss / backward / Adam step in a Python loop; `compiled`: via torch.compile."""
+    import torch
+
+    from torchnet import device as tdevice
+
+    stage = importlib.import_module(f"torchnet.{p.stage}")
+    where = tdevice.resolve(device)
+    trainer = stage.build(p.weights, p.lr, where)
+    pool = [(tdevice.tensor(x, where), tdevice.tensor(y, where)) for x, y in zip(p.xs, p.ys)]
+    batches = [pool[i] for i in p.order]
+    # The whole step, optimizer included: Dynamo compiles forward+loss (and AOTAutograd its backward)
+    # and Adam's update as separate graphs around the graph break at loss.backward().
+    if compiled:
+        import logging
+
+        torch._logging.set_logs(dynamo=logging.ERROR)  # not the note that Adam's profiler label is dropped
+    step = torch.compile(stage.train_step) if compiled else stage.train_step
+    sync = torch.cuda.synchronize if where.type == "cuda" else (lambda: None)
+
+    def run():
+        for x, y in batches:
+            loss = step(trainer, x, y)
+        sync()
+        return loss
+
+    return run, lambda loss: float(loss)
+
+
+# --- JAX / Flax NNX ------------------------------------------------------------------------------
+
+def _jit_step_fn():
+    import jax
+    from flax import nnx
+
+    @partial(jax.jit, static_argnums=(0, 1), donate_argnums=(2,))
+    def jit_step(step, graphdef, state, x, y):
+        objects = nnx.merge(graphdef, state)
+        loss = step(*objects, x, y)
+        return nnx.state(objects), loss
+
+    return jit_step
+
+
+_JIT_STEP = None
+
+
+def jax_runner(p: Problem, impl: str, dev) -> tuple[Callable[[], object], Callable]:
+    """jax-jit-step: jax.jit over split state; nnx-jit-step: nnx.jit on the objects; jax-scan: stage.train."""
+    global _JIT_STEP
+    import jax
+    from flax import nnx
+
+    stage = importlib.import_module(f"jaxnet.{p.stage}")
+    trainer = stage.build(p.weights, p.lr, dev)
+    if impl == "jax-scan":  # the CLI's way: one compiled lax.scan over a chunk of K stacked batches
+        xs = jax.device_put(p.xs[p.order], dev)
+        ys = jax.device_put(p.ys[p.order], dev)
+
+        def run():
+            _, losses = stage.train(trainer, xs, ys)
+            return losses.block_until_ready()
+
+        return run, lambda losses: float(losses[-1])
+    pool = [(jax.device_put(x, dev), jax.device_put(y, dev)) for x, y in zip(p.xs, p.ys)]
+    batches = [pool[i] for i in p.order]
+    if impl == "jax-jit-step":  # graphdef static, state a donated pytree: one dispatch per step
+        _JIT_STEP = _JIT_STEP or _jit_step_fn()
+        graphdef, state = nnx.split((trainer.model, trainer.optimizer))
+        holder = [state]
+
+        def run():
+            state = holder[0]
+            for x, y in batches:
+                state, loss = _JIT_STEP(stage.train_step, graphdef, state, x, y)
+            holder[0] = state
+            return loss.block_until_ready()
+
+        return run, float
+    if impl == "nnx-jit-step":  # nnx.jit traverses the module graph on every call
+        step = nnx.jit(stage.train_step)
+
+        def run():
+            for x, y in batches:
+                loss = step(trainer.model, trainer.optimizer, x, y)
+            return loss.block_until_ready()
+
+        return run, float
+    raise ValueError(f"unknown JAX implementation {impl!r}")
+
+
+def jax_peak_gflops(dev, n: int = 2048, min_s: float = 0.5) -> float:
+    """Measured float32 matmul rate (n^3, at the active matmul precision): the best of several calls."""
+    import time
+
+    import jax
+    import jax.numpy as jnp
+
+    k1, k2 = jax.random.split(jax.random.key(0))
+    a = jax.device_put(jax.random.normal(k1, (n, n), jnp.float32), dev)
+    b = jax.device_put(jax.random.normal(k2, (n, n), jnp.float32), dev)
+    mm = jax.jit(jnp.matmul)
+    mm(a, b).block_until_ready()
+    best, spent = float("inf"), 0.0
+    while spent < min_s or best == float("inf"):
+        t0 = time.perf_counter()
+        mm(a, b).block_until_ready()
+        dt = time.perf_counter() - t0
+        best, spent = min(best, dt), spent + dt
+    return 2.0 * n**3 / best / 1e9
+
+
+def torch_peak_gflops(device: str, n: int = 2048, min_s: float = 0.5) -> float:
+    import time
+
+    import torch
+
+    from torchnet import device as tdevice
+
+    where = tdevice.resolve(device)
+    g = torch.Generator().manual_seed(0)
+    a, b = (torch.randn(n, n, generator=g).to(where) for _ in range(2))
+    sync = torch.cuda.synchronize if where.type == "cuda" else (lambda: None)
+    a @ b
+    sync()
+    best, spent = float("inf"), 0.0
+    while spent < min_s or best == float("inf"):
+        t0 = time.perf_counter()
+        a @ b
+        sync()
+        dt = time.perf_counter() - t0
+        best, spent = min(best, dt), spent + dt
+    return 2.0 * n**3 / best / 1e9
+
+
+def quiet_torch_compile() -> None:
+    """Fewer compile workers on small machines (a pool of processes costs more than it saves on 2 cores)."""
+    if (os.cpu_count() or 1) <= 4:
+        os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
+
+
+def set_threads(n: int | None) -> None:
+    """--threads N: torch's intra-op threads; N == 1 also makes XLA:CPU single-threaded (before jax loads)."""
+    if not n:
+        return
+    import torch
+
+    torch.set_num_threads(n)
+    if n == 1 and "jax" not in sys.modules:
+        flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()

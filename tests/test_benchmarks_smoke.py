@@ -1,0 +1,34 @@
+"""Smoke test of benchmarks/: tiny runs have the JSON shape and a positive, finite time per implementation."""
+
+import json
+import math
+import os
+
+from benchmarks import bench, bench_memmap
+
+
+def test_seed_bench_json_reports_every_impl(capsys):
+    # torch-compile is left out: compiling takes longer than this whole test may.
+    assert bench.main(["--problem", "seed", "--steps", "50", "--repeats", "2", "--min-repeat-s", "0",
+                       "--skip", "torch-compile", "--peak-size", "128", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)  # exactly one JSON object on stdout
+    assert {"problem", "device", "precision", "results", "peak_gflops"} <= res.keys()
+    assert (res["problem"], res["device"], res["precision"]) == ("seed", "cpu", "highest")
+    assert [r["impl"] for r in res["results"]] == ["torch-eager", "jax-jit-step", "nnx-jit-step", "jax-scan"]
+    assert res["peak_gflops"] > 0
+    losses = set()
+    for r in res["results"]:
+        assert "error" not in r, r
+        assert math.isfinite(r["us_per_step"]) and r["us_per_step"] > 0, r
+        assert math.isfinite(r["compile_s"]) and r["compile_s"] >= 0, r
+        losses.add(round(r["loss_after_first_call"], 4))
+    assert res["results"][0]["x_vs_torch_eager"] == 1.0
+    assert len(losses) == 1  # the same 50 steps from the same start: every implementation trains alike
+
+
+def test_memmap_bench_runs_and_cleans_up(tmp_path):
+    res = bench_memmap.bench(rows=20_000, batch_size=256, steps=40, chunk=20, repeats=1, tmp=str(tmp_path))
+    assert [r["mode"] for r in res["results"]] == ["memory", "memmap"]
+    assert all(r["steps_per_s"] > 0 for r in res["results"])
+    assert res["memmap_vs_memory"] > 0
+    assert os.listdir(tmp_path) == []  # the temporary folder is gone

@@ -1,11 +1,25 @@
 """Test-wide settings: one thread per framework per worker, so pytest-xdist workers do not fight."""
 
 import os
+import tempfile
 
 # XLA reads these when jax is first imported; the tests' arrays are tiny, threads only add contention.
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the CLI subprocesses the tests start
+# One compilation cache for every worker and every CLI subprocess of this run: the same programs
+# (a stage's scan at a given shape) are compiled once instead of once per process.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), "torch-jax-lecture-xla-cache"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+# The longest tests go first, so pytest-xdist does not leave one of them for last on a single worker.
+LONGEST_FIRST = ("test_every_stage_passes_the_lecture_run", "data_parallel_runs_equal_one_device", "test_kill_9_",
+                 "test_any_shape_seed", "test_iris_with_default_flags", "test_digits_writes")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: not any(name in item.name for name in LONGEST_FIRST))

@@ -68,7 +68,7 @@ def test_trajectory_reports_the_first_step_that_leaves_tolerance():
     assert traj[0]["first_bad_step"] == 11  # the loss before step 11 is the first one changed
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(stage=st.sampled_from(LINEAR_STAGES), n=st.integers(1, 40), din=st.integers(1, 6), dout=st.integers(1, 4),
        seed=st.integers(0, 2**16), lr=st.floats(1e-6, 1e-2))
 def test_any_shape_seed_and_learning_rate_agree_in_float64(stage, n, din, dout, seed, lr):

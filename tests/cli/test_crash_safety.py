@@ -31,7 +31,7 @@ def test_kill_9_at_random_moments_then_resume_ends_bit_identical_to_a_straight_r
             break
         flags = ["--resume", str(folder), "--steps", "400", "--json"] if resumable else [*FLAGS, "--out", str(folder)]
         proc = start(framework, *flags)
-        if attempt < 2:  # kill the first two at random moments, then let one finish
+        if attempt < 1:  # kill the first at a random moment, then let the resumed one finish
             time.sleep(rng.uniform(1.5, 4.0))
             if proc.poll() is None:
                 proc.kill()

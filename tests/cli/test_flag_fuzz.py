@@ -14,7 +14,7 @@ FLAGS = ["--stage", "--steps", "--lr", "--batch-size", "--seed", "--data", "--ta
 SWITCHES = ["--check-numerics", "--deterministic", "--json"]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pairs=st.lists(st.tuples(st.sampled_from(FLAGS), VALUES), max_size=4),
        switches=st.lists(st.sampled_from(SWITCHES), max_size=2, unique=True))
 def test_random_flags_train_or_exit_2_with_one_line(capsys, tmp_path_factory, pairs, switches):

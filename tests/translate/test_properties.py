@@ -20,7 +20,7 @@ TOL = 1e-10
 # Each optimizer example compiles a fresh JAX step (~0.3 s), so the default
 # keeps the suite fast; TRANSLATE_EXAMPLES=100 runs a deeper search (it passed
 # with 100 examples per family when this was written).
-EXAMPLES = int(os.environ.get("TRANSLATE_EXAMPLES", "4"))
+EXAMPLES = int(os.environ.get("TRANSLATE_EXAMPLES", "3"))
 trajectory_settings = settings(
     max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

@@ -18,7 +18,7 @@ torch.set_num_threads(1)
 
 # The longest tests go first, so pytest-xdist does not leave one of them for last on a single worker.
 LONGEST_FIRST = ("test_every_stage_passes_the_lecture_run", "data_parallel_runs_equal_one_device", "test_kill_9_",
-                 "test_any_shape_seed", "test_iris_with_default_flags", "test_digits_writes")
+                 "test_any_shape_seed", "test_iris_with_default_flags", "test_digits_with_default_flags")
 
 
 def pytest_collection_modifyitems(items):

@@ -31,8 +31,9 @@ def test_a_users_csv_with_a_named_label_column_is_learnt(capsys, tmp_path):
     assert jax_m["confusion"] == torch_m["confusion"]
 
 
-def test_digits_writes_a_picture_of_test_images_with_their_labels(capsys, tmp_path):
-    m = train(capsys, "jax", "--stage", "mlp", "--data", "digits", "--steps", "300", "--out", str(tmp_path / "d"))
-    assert m["test_accuracy"] >= 0.9
-    assert (tmp_path / "d" / "predictions.png").stat().st_size > 0
-    assert len(m["confusion"]) == 10
+def test_digits_with_default_flags_reaches_095_with_identical_predictions_and_a_picture(capsys, tmp_path):
+    jax_m, torch_m = both_frameworks(capsys, tmp_path, "--data", "digits")
+    assert jax_m["test_accuracy"] >= 0.95 and torch_m["test_accuracy"] >= 0.95
+    assert jax_m["test_predictions"] == torch_m["test_predictions"]
+    assert len(jax_m["confusion"]) == 10
+    assert (tmp_path / "jax" / "predictions.png").stat().st_size > 0

@@ -102,7 +102,9 @@ def execute(args, framework: str, make_backend: Callable, quiet: bool) -> tuple[
     runfolder.write_json(run.folder / runfolder.METRICS, metrics)
     curve = np.asarray(metrics["loss_curve"]["loss"])
     from netdata import plots
-    runfolder.save_figure(plots.loss_figure({framework: curve}, f"{framework} {cfg.stage}"), run.folder / "loss.png")
+    steps = np.asarray(metrics["loss_curve"]["step"])
+    runfolder.save_figure(plots.loss_figure({framework: curve}, f"{framework} {cfg.stage}", steps),
+                          run.folder / "loss.png")
     return metrics, run
 
 
@@ -130,7 +132,8 @@ def compare(args, metrics: dict, run: session.Run, framework: str) -> dict:
                     max(np.linalg.norm(theirs_w[k].astype(np.float64)), 1e-300)) for k in ours_w)
     a, b = np.asarray(metrics["loss_curve"]["loss"]), np.asarray(theirs["loss_curve"]["loss"])
     curves = {framework: a, OTHER[framework].removesuffix("net"): b}
-    runfolder.save_figure(plots.loss_figure(curves, f"{run.config.stage}: both frameworks"), run.folder / "loss.png")
+    steps = np.asarray(metrics["loss_curve"]["step"])
+    runfolder.save_figure(plots.loss_figure(curves, f"{run.config.stage}: both frameworks", steps), run.folder / "loss.png")
     result = {"other_run_folder": str(folder), "weights_rel_err": rel,
               "loss_max_rel_err": float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300))) if a.shape == b.shape else None}
     if "confusion" in metrics:

@@ -9,7 +9,8 @@ import numpy as np
 
 from tests.cli.helpers import both, run, state, train, weights
 
-FLAGS = ["--stage", "optim", "--data", "linear", "--batch-size", "8", "--steps", "400", "--chunk", "5",
+STEPS = 2000
+FLAGS = ["--stage", "optim", "--data", "linear", "--batch-size", "8", "--steps", str(STEPS), "--chunk", "5",
          "--save-every", "20", "--json"]
 MODULE = {"jax": "jaxnet.cli", "torch": "torchnet.cli"}
 
@@ -17,6 +18,18 @@ MODULE = {"jax": "jaxnet.cli", "torch": "torchnet.cli"}
 def start(framework, *flags):
     return subprocess.Popen([sys.executable, "-m", MODULE[framework], *flags],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def kill_mid_run(proc, folder, rng) -> bool:
+    """SIGKILL once training has begun (its first checkpoint exists), at a random moment after that."""
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and not (folder / "state.safetensors").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(rng.uniform(0.0, 0.4))  # somewhere among the following chunks and checkpoint writes
+    if proc.poll() is not None:
+        return False
+    proc.kill()
+    return True
 
 
 @both
@@ -27,22 +40,19 @@ def test_kill_9_at_random_moments_then_resume_ends_bit_identical_to_a_straight_r
     kills = 0
     for attempt in range(12):
         resumable = (folder / "state.safetensors").exists()
-        if resumable and int(state(folder)["step"]) == 400:  # killed after its last checkpoint
+        if resumable and int(state(folder)["step"]) == STEPS:  # killed after its last checkpoint
             break
-        flags = ["--resume", str(folder), "--steps", "400", "--json"] if resumable else [*FLAGS, "--out", str(folder)]
+        flags = ["--resume", str(folder), "--steps", str(STEPS), "--json"] if resumable else [*FLAGS, "--out", str(folder)]
         proc = start(framework, *flags)
-        if attempt < 1:  # kill the first at a random moment, then let the resumed one finish
-            time.sleep(rng.uniform(1.5, 4.0))
-            if proc.poll() is None:
-                proc.kill()
-                kills += 1
+        if attempt < 2:  # kill the first two at random moments, then let the resumed one finish
+            kills += kill_mid_run(proc, folder, rng)
         proc.wait(timeout=120)
         if proc.returncode == 0:
             break
         assert proc.returncode == -9, proc.stderr.read()
     assert kills >= 1
     a, b = state(tmp_path / "straight"), state(folder)
-    assert int(b["step"]) == 400
+    assert int(b["step"]) == STEPS
     for k in a:
         assert np.array_equal(a[k], b[k]), k
 

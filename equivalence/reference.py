@@ -48,30 +48,30 @@ class Trainer:
     step: int = 0
 
 
-def _f64(a) -> np.ndarray:
+def as_f64(a) -> np.ndarray:
     return np.array(a, dtype=np.float64)  # a copy: the oracle never aliases its inputs
 
 
 def build(spec: Spec, weights: dict[str, np.ndarray], lr: float) -> Trainer:
     names = ("w", "b") if spec.bias else ("w",)
-    params = {k: _f64(weights[k]) for k in names}
+    params = {k: as_f64(weights[k]) for k in names}
     t = Trainer(spec, params, float(lr), np.dtype(weights["w"].dtype))
     if spec.optimizer == "adam":
         t.step = int(weights.get("adam.step", 0))
         for k in names:
             zeros = np.zeros_like(params[k])
-            t.mu[k] = _f64(weights[f"adam.mu.{k}"]) if t.step else zeros
-            t.nu[k] = _f64(weights[f"adam.nu.{k}"]) if t.step else zeros.copy()
+            t.mu[k] = as_f64(weights[f"adam.mu.{k}"]) if t.step else zeros
+            t.nu[k] = as_f64(weights[f"adam.nu.{k}"]) if t.step else zeros.copy()
     return t
 
 
 def predict(t: Trainer, x: np.ndarray) -> np.ndarray:
-    y_pred = _f64(x) @ t.params["w"]  # (N, Dout)
+    y_pred = as_f64(x) @ t.params["w"]  # (N, Dout)
     return y_pred + t.params["b"] if t.spec.bias else y_pred
 
 
 def loss_and_grads(t: Trainer, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    x, y = _f64(x), _f64(y)
+    x, y = as_f64(x), as_f64(y)
     diff = predict(t, x) - y  # (N, Dout)
     if t.spec.loss == "half_sse":
         loss, grad_y_pred = 0.5 * np.sum(diff**2), diff

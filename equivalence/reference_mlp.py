@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from equivalence.reference import adam_step, export_adam
+from equivalence.reference import adam_step, as_f64, export_adam
 from netdata.init import mlp_sizes
 
 
@@ -30,24 +30,20 @@ class Trainer:
     step: int = 0
 
 
-def _f64(a) -> np.ndarray:
-    return np.array(a, dtype=np.float64)  # a copy: the oracle never aliases its inputs
-
-
 def build(weights: dict[str, np.ndarray], lr: float, device=None) -> Trainer:
     depth = len(mlp_sizes(weights)) - 1
     names = [f"layers.{i}.{k}" for i in range(depth) for k in ("w", "b")]
-    t = Trainer({k: _f64(weights[k]) for k in names}, depth, float(lr), np.dtype(weights["layers.0.w"].dtype))
+    t = Trainer({k: as_f64(weights[k]) for k in names}, depth, float(lr), np.dtype(weights["layers.0.w"].dtype))
     t.step = int(weights.get("adam.step", 0))
     for k in names:
-        t.mu[k] = _f64(weights[f"adam.mu.{k}"]) if t.step else np.zeros_like(t.params[k])
-        t.nu[k] = _f64(weights[f"adam.nu.{k}"]) if t.step else np.zeros_like(t.params[k])
+        t.mu[k] = as_f64(weights[f"adam.mu.{k}"]) if t.step else np.zeros_like(t.params[k])
+        t.nu[k] = as_f64(weights[f"adam.nu.{k}"]) if t.step else np.zeros_like(t.params[k])
     return t
 
 
 def _forward(t: Trainer, x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Every layer's input h_i and pre-activation z_i = h_i @ w_i + b_i; z_last are the logits."""
-    hs, zs = [_f64(x)], []
+    hs, zs = [as_f64(x)], []
     for i in range(t.depth):
         zs.append(hs[-1] @ t.params[f"layers.{i}.w"] + t.params[f"layers.{i}.b"])  # (N, out_i)
         if i < t.depth - 1:

@@ -147,6 +147,8 @@ def bench(problem: str, device: str = "cpu", precision: str = "highest", steps: 
                 t.repeat()
         rows = [t.result() for t in timed]
         del timed
+        # Only a problem with a FLOP count is judged against the matmul peak; seed is pure overhead.
+        peak_n = peak_n if p.flops_per_step else 0
         peak_gflops = _unless_stopped(lambda: impls.jax_peak_gflops(dev, peak_n)) if peak_n else None
         jax_device = f"{dev.platform}:{dev.device_kind}"
     torch_peak = None
@@ -159,8 +161,12 @@ def bench(problem: str, device: str = "cpu", precision: str = "highest", steps: 
             if p.flops_per_step:
                 r["gflops"] = p.flops_per_step / (r["us_per_step"] * 1e-6) / 1e9
                 r["pct_of_peak"] = 100 * r["gflops"] / peak_gflops if peak_gflops else None
+    floor_us = p.matmul_flops / (peak_gflops * 1e3) if p.matmul_flops and peak_gflops else None
     return {
         "problem": problem, "device": device, "precision": precision, "results": rows,
+        # The fastest a step can be (its unavoidable matmuls at the measured peak), and so the largest
+        # speed-up over torch-eager that any implementation could show on this machine.
+        "us_per_step_at_peak": floor_us, "max_x_vs_torch_eager": base / floor_us if base and floor_us else None,
         "peak_gflops": peak_gflops, "torch_peak_gflops": torch_peak, "peak_n": peak_n,
         "flops_per_step": p.flops_per_step, "flops_formula": impls.FLOPS_FORMULA if p.flops_per_step else None,
         "steps_per_call": steps, "jax_device": jax_device, "torch_threads": torch.get_num_threads(),
@@ -202,6 +208,10 @@ def print_table(res: dict) -> None:
         console.print(f"peak_gflops ({res['peak_n']}^3 float32 matmul): jax {res['peak_gflops']:.1f}{torch_peak}")
     if gflops:
         console.print(f"FLOPs: {res['flops_per_step'] / 1e9:.2f} GFLOP per step = {res['flops_formula']}")
+    if res["us_per_step_at_peak"]:
+        bound = f"{res['max_x_vs_torch_eager']:.2f}x" if res["max_x_vs_torch_eager"] else "-"
+        console.print(f"at the matmul peak a step would take {res['us_per_step_at_peak']:.1f} us (its unavoidable "
+                      f"matmuls only): no implementation can beat torch-eager by more than {bound} here")
 
 
 def finite(v):

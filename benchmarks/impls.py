@@ -31,6 +31,7 @@ class Problem:
     xs: np.ndarray  # (P, B, Din) distinct batches
     ys: np.ndarray  # (P, B, Dout) targets or (P, B) int64 labels
     flops_per_step: float | None = None
+    matmul_flops: float | None = None  # the multiply-adds a step must do, see mlp_matmul_flops
 
     @property
     def order(self) -> np.ndarray:
@@ -49,8 +50,17 @@ def make_problem(name: str, steps: int, seed: int = 0) -> Problem:
         ys = g.integers(0, MLP_SIZES[-1], (pool, MLP_BATCH), dtype=np.int64)
         weights = init.mlp("torch", MLP_SIZES, seed)
         params = sum(w.size for w in weights.values())
-        return Problem("mlp", "mlp", MLP_LR, steps, weights, xs, ys, 6.0 * params * MLP_BATCH)
+        return Problem("mlp", "mlp", MLP_LR, steps, weights, xs, ys, 6.0 * params * MLP_BATCH,
+                       mlp_matmul_flops(MLP_SIZES, MLP_BATCH))
     raise ValueError(f"unknown problem {name!r}; use seed or mlp")
+
+
+def mlp_matmul_flops(sizes: list[int], batch: int) -> float:
+    """The matmul FLOPs one MLP training step cannot avoid: forward x @ w, the weights' gradient x.T @ g,
+    and the input gradient g @ w.T of every layer but the first (the data needs none). Dividing it by
+    the measured matmul peak gives the fastest any implementation can take a step."""
+    macs = [din * dout for din, dout in zip(sizes[:-1], sizes[1:])]
+    return 2.0 * batch * (2 * sum(macs) + sum(macs[1:]))
 
 
 # --- PyTorch -------------------------------------------------------------------------------------

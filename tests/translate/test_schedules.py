@@ -67,11 +67,21 @@ def test_linear_lr_with_zero_total_iters_keeps_the_start_factor():
 
 
 @pytest.mark.parametrize("t_max, eta_min", [(7, 0.0), (30, 1e-3), (1, 0.02), (150, 0.05)])
-def test_cosine_over_several_periods(t_max, eta_min):
+def test_cosine_over_several_periods_is_bitwise(t_max, eta_min):
     theirs, ours, _ = sequences(lambda o: S.CosineAnnealingLR(o, T_max=t_max, eta_min=eta_min))
-    # Torch's ratio recursion picks up ~1e-13 of rounding per period; the
-    # closed form is exact up to cos itself. Far below the 1e-10 bound.
-    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("t_max, eta_min, lr", [(72, 0.009765625, 0.001), (1000, 0.1, 0.001)])
+def test_cosine_rising_to_an_eta_min_above_the_lr_replays_torchs_rounding(t_max, eta_min, lr):
+    # Past T_max torch's ratio recursion divides by 1 + cos(...) ~ 0 and strays from the closed form:
+    # by 1.5e-12 (found by hypothesis) and 2.9e-9 (T_max=1000). The replay follows it bit for bit.
+    theirs, ours, sched = sequences(lambda o: S.CosineAnnealingLR(o, T_max=t_max, eta_min=eta_min),
+                                    steps=3 * t_max, lr=lr)
+    np.testing.assert_array_equal(ours, theirs)
+    k = np.arange(3 * t_max)
+    closed = eta_min + (lr - eta_min) * (1 + np.cos(np.pi * k / t_max)) / 2
+    assert np.max(np.abs(closed - theirs) / theirs) > 1e-12  # what the closed form used to give
 
 
 def test_cosine_started_below_base_lr_follows_the_recursion():
@@ -80,7 +90,7 @@ def test_cosine_started_below_base_lr_follows_the_recursion():
         return S.CosineAnnealingLR(opt, T_max=20, eta_min=0.01)
 
     theirs, ours, sched = sequences(make, steps=100)
-    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(ours, theirs)
     # First half period scales from the current 0.05; the restart uses base 0.1.
     assert theirs[0] == 0.05 and abs(theirs[40] - 0.1) < 1e-12
     assert np.max(np.abs(closed_form(sched, range(20)) - theirs[:20])) > 1e-2

@@ -1,0 +1,81 @@
+"""scripts/gpu-check's report, from planted step outputs: timeouts, skips, failures, TF32 and --deterministic."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from benchmarks import gpu_report
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def eq_rows(err: float, fail: bool = False) -> list[dict]:
+    rows = [{"stage": "optim", "quantity": q, "pair": pair, "rel_err": err, "tol": 1e-5, "passed": True,
+             "first_bad_step": None} for q in ("predictions", "update") for pair in ("torch-jax", "jax-reference")]
+    if fail:
+        rows.append({"stage": "mlp", "quantity": "trajectory", "pair": "torch-jax", "rel_err": 3e-2, "tol": 1e-2,
+                     "passed": False, "first_bad_step": 17})
+    return rows
+
+
+def cli_run(folder: Path, weights: bytes, steps_per_s: float) -> dict:
+    folder.mkdir()
+    (folder / "weights.safetensors").write_bytes(weights)
+    return {"framework": "jax", "device": "gpu:H200", "steps": 1000, "initial_loss": 2.3, "final_loss": 1e-5,
+            "compile_s": 3.1, "steps_per_s": steps_per_s, "test_accuracy": 0.976, "run_folder": str(folder)}
+
+
+def plant(out: Path, second_weights: bytes = b"same") -> Path:
+    out.mkdir()
+    steps = [("env", "0"), ("eq-float32-highest", "0"), ("eq-float32-default", "1"), ("eq-float64", "124"),
+             ("bench-seed-highest", "0"), ("bench-mlp-highest", "skipped"), ("cli-mlp-compare", "0"),
+             ("cli-mlp-deterministic-1", "0"), ("cli-mlp-deterministic-2", "0")]
+    (out / "steps.tsv").write_text("step\trc\tseconds\tlimit_s\n" + "".join(f"{n}\t{rc}\t9\t75\n" for n, rc in steps))
+    outputs = {
+        "env": {"python": "3.12.3", "jax": "0.11.2", "torch_cuda": "NVIDIA H200", "jax_devices": ["cuda:0"]},
+        "eq-float32-highest": {"passed": True, "results": eq_rows(1e-7)},
+        "eq-float32-default": {"passed": False, "results": eq_rows(1e-4, fail=True)},
+        "bench-seed-highest": {"jax_device": "gpu:NVIDIA H200", "steps_per_call": 500, "load_avg_start_end": [1, 1],
+                               "peak_gflops": None, "results": [
+                                   {"impl": "torch-eager", "us_per_step": 800.0, "x_vs_torch_eager": 1.0, "compile_s": 0.2},
+                                   {"impl": "jax-scan", "us_per_step": 13.0, "x_vs_torch_eager": 61.5, "compile_s": 0.4}]},
+        "cli-mlp-compare": cli_run(out / "plain", b"other", 1000.0),
+        "cli-mlp-deterministic-1": cli_run(out / "det1", b"same", 500.0),
+        "cli-mlp-deterministic-2": cli_run(out / "det2", second_weights, 500.0),
+    }
+    for name, data in outputs.items():
+        (out / f"{name}.json").write_text(json.dumps(data))
+    (out / "eq-float64.json").write_text('{"passed": tr')  # cut short by the timeout
+    (out / "eq-float64.err").write_text("compiling\nstill compiling\n")
+    return out
+
+
+def test_the_report_says_what_timed_out_was_skipped_failed_and_how_far_tf32_moves(tmp_path, capsys):
+    out = plant(tmp_path / "out")
+    assert gpu_report.main([str(out), "gpu", "250", "2000"]) == 0
+    text = (out / "report.md").read_text()
+    assert text == capsys.readouterr().out
+    assert "- device: NVIDIA H200; jax devices ['cuda:0']" in text
+    assert "| eq-float64 | TIMED OUT after 75 s | 9 | 75 |" in text
+    assert "| bench-mlp-highest | skipped (out of time) | 9 | 75 |" in text
+    assert "### eq-float32-default: FAILED" in text
+    assert "- FAIL mlp trajectory torch-jax: rel_err 3.00e-02 > tol 1e-02 (first bad step 17)" in text
+    assert "| predictions | 1.00e-07 (optim) | 1.00e-04 (optim) | 1000.0 |" in text
+    assert "| jax-scan | 13.0 | 61.50 | 0.40 | - | - |  |" in text
+    assert "two runs wrote the same weights.safetensors bytes; 0.50x the steps/s" in text
+    assert not list(out.glob("*.tmp"))
+
+
+def test_two_deterministic_runs_that_differ_are_reported_as_different(tmp_path):
+    text = gpu_report.render(plant(tmp_path / "out", second_weights=b"changed"), "gpu", "250", "2000")
+    assert "two runs wrote DIFFERENT weights.safetensors bytes" in text
+
+
+@pytest.mark.parametrize("group", ["EQ_STEPS", "BENCH_STEPS", "CLI_STEPS"])
+def test_every_step_the_script_runs_has_a_place_in_the_report(group):
+    script = (ROOT / "scripts" / "gpu-check").read_text()
+    ran = set(re.findall(r"^\s*step ([a-z0-9-]+) ", script, flags=re.M)) - {"env"}
+    prefix = {"EQ_STEPS": "eq-", "BENCH_STEPS": "bench-", "CLI_STEPS": "cli-"}[group]
+    assert {n for n in ran if n.startswith(prefix)} == set(getattr(gpu_report, group))

@@ -10,7 +10,9 @@ device synchronized at the end of each call. The first call's time minus a stead
 `compile_s`; `us_per_step` is the median over `--repeats` repeats (`us_per_step_min` the best), each
 of enough calls to last `--min-repeat-s`. Repeats go round-robin over the implementations, so a
 change in machine load hits all of them alike. For mlp, GFLOP/s counts 6 * params * batch FLOPs per
-step against `peak_gflops`, a measured 2048^3 float32 matmul at the same precision (JAX; torch's too).
+step against `peak_gflops`, a measured 2048^3 float32 matmul at the same precision (JAX; torch's too);
+`us_per_step_at_peak` is the step's unavoidable matmuls at that peak, so `max_x_vs_torch_eager` is the
+largest speed-up any implementation could show on this machine.
 On CPU the seed problem runs both frameworks on one thread (see DEFAULT_THREADS), mlp on all cores.
 Under `timeout`, SIGTERM still prints the rows measured so far (`stopped` says so).
 """

@@ -122,14 +122,16 @@ def _cosine_lr(s, i, lr0):
     # Torch's ratio recursion divides by 1 + cos(pi (k-1) / T_max), which is near 0 at each trough, so
     # its rounding is amplified there: past T_max, with eta_min above the lr, it strays from the closed
     # form by up to 3e-9 (T_max=1000). Replay it bit for bit for the first _COSINE_REPLAY steps.
+    # Each cosine once: torch's cos(pi * (epoch - 1) / T_max) is the one the previous epoch computed.
+    cosines = [math.cos(math.pi * epoch / t_max) for epoch in range(_COSINE_REPLAY)]
+    restart = (base - eta) * (1 - math.cos(math.pi / t_max)) / 2
     table = [lr0]
     for epoch in range(1, _COSINE_REPLAY):
         lr = table[-1]
         if (epoch - 1 - t_max) % (2 * t_max) == 0:  # torch's restart from eta_min
-            table.append(lr + (base - eta) * (1 - math.cos(math.pi / t_max)) / 2)
+            table.append(lr + restart)
         else:
-            table.append((1 + math.cos(math.pi * epoch / t_max)) / (1 + math.cos(math.pi * (epoch - 1) / t_max))
-                         * (lr - eta) + eta)
+            table.append((1 + cosines[epoch]) / (1 + cosines[epoch - 1]) * (lr - eta) + eta)
     replayed = _lookup(table, lambda k: jnp.clip(k, 0, _COSINE_REPLAY - 1))
 
     # Beyond the table, the closed form: from base_lr, as torch's restarts leave it.

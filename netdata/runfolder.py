@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from netdata.errors import InputError
+from netdata.errors import InputError, one_line
 
 CONFIG, WEIGHTS, STATE, METRICS = "config.json", "weights.safetensors", "state.safetensors", "metrics.json"
 _PREFIX_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -117,9 +117,8 @@ def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], di
         with safe_open(os.fspath(path), framework="np") as f:
             return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
     except Exception as err:  # SafetensorError, OSError, or TypeError for dtypes NumPy lacks
-        msg = " ".join(str(err).split())
-        raise InputError(f"{path} is not a complete .safetensors file ({msg}); it may be truncated: "
-                         f"train again or restore it from a backup") from None
+        raise one_line(f"{path} is not a complete .safetensors file ({err}); it may be truncated: "
+                       f"train again or restore it from a backup") from None
 
 
 def read_state(path: str | os.PathLike, required: tuple[str, ...] = ("step",)

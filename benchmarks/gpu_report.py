@@ -12,6 +12,11 @@ import json
 import sys
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from netdata.cli import Parser, positive_int
+
 EQ_STEPS = ("eq-float32-highest", "eq-float32-default", "eq-float64")
 BENCH_STEPS = ("bench-seed-highest", "bench-mlp-highest", "bench-seed-default", "bench-mlp-default",
                "bench-seed-compile", "bench-mlp-compile")
@@ -184,11 +189,18 @@ def render(out: Path, device: str, total: str, eq_steps: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    out, device, total, eq_steps = argv if argv is not None else sys.argv[1:]
-    text = render(Path(out), device, total, eq_steps)
-    tmp = Path(out) / "report.md.tmp"
+    parser = Parser(prog="gpu_report.py", description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, help="the folder gpu-check wrote (steps.tsv, NAME.json, NAME.err)")
+    parser.add_argument("device", choices=("cpu", "gpu"))
+    parser.add_argument("total_s", type=int, help="seconds the whole check took")
+    parser.add_argument("eq_steps", type=positive_int, help="steps of each equivalence run")
+    args = parser.parse_args(argv)
+    if not (args.out / "steps.tsv").is_file():
+        parser.error(f"{args.out} has no steps.tsv; pass the folder scripts/gpu-check wrote its outputs to")
+    text = render(args.out, args.device, str(args.total_s), str(args.eq_steps))
+    tmp = args.out / "report.md.tmp"
     tmp.write_text(text)
-    tmp.replace(Path(out) / "report.md")
+    tmp.replace(args.out / "report.md")
     print(text, end="")
     return 0
 

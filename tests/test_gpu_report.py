@@ -79,3 +79,16 @@ def test_every_step_the_script_runs_has_a_place_in_the_report(group):
     ran = set(re.findall(r"^\s*step ([a-z0-9-]+) ", script, flags=re.M)) - {"env"}
     prefix = {"EQ_STEPS": "eq-", "BENCH_STEPS": "bench-", "CLI_STEPS": "cli-"}[group]
     assert {n for n in ran if n.startswith(prefix)} == set(getattr(gpu_report, group))
+
+
+@pytest.mark.parametrize("args, says", [
+    (["{tmp}", "tpu", "250", "2000"], "invalid choice: 'tpu'"),
+    (["{tmp}", "gpu", "soon", "2000"], "invalid int value: 'soon'"),
+    (["{tmp}", "gpu", "250", "0"], "must be at least 1"),
+    (["{tmp}/nowhere", "gpu", "250", "2000"], "has no steps.tsv"),
+])
+def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys, args, says):
+    with pytest.raises(SystemExit) as info:
+        gpu_report.main([a.format(tmp=tmp_path) for a in args])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and says in err and err.count("\n") == 1

@@ -5,7 +5,7 @@
 
 Writes x.npy (rows, 4) and y.npy (rows, 2) float32 with np.lib.format.open_memmap into a temporary
 folder (--tmp; 24 bytes a row: ~240 MB for 10M rows, refused when the disk has less than twice that
-free) and removes it at the end, also on failure or Ctrl-C. Both modes run netdata.session.train with
+free) and removes it at the end, also on failure or Ctrl-C. Both modes run training.session.train with
 jaxnet.train.Backend, exactly as `jaxnet-train --stage optim --batch-size B --data FOLDER` does: the
 memory-mapped mode reads each chunk's rows from the files; the in-memory mode holds all rows as one
 device array and gathers each chunk's rows there. The modes alternate for --repeats rounds and the
@@ -52,7 +52,7 @@ def write_folder(folder: Path, rows: int, seed: int = 0) -> None:
 def train_once(cfg, data, folder: Path) -> dict:
     """One jaxnet-train run in-process: the CLI's Backend and session loop, metrics as metrics.json has them."""
     from jaxnet.train import Backend
-    from netdata import rundata, session
+    from training import rundata, session
 
     folder.mkdir(parents=True)
     run = session.Run(cfg, folder, 0, rundata.initial_weights(cfg, data))
@@ -63,8 +63,8 @@ def train_once(cfg, data, folder: Path) -> dict:
 
 def bench(rows: int = 10_000_000, batch_size: int = 4096, steps: int = 3000, chunk: int = 1000,
           repeats: int = 2, device: str = "cpu", tmp: str | None = None) -> dict:
-    from netdata import rundata
-    from netdata.config import RunConfig
+    from training import rundata
+    from training.config import RunConfig
 
     need = rows * (DIN + DOUT) * 4
     root = tmp or tempfile.gettempdir()

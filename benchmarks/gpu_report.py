@@ -15,7 +15,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from netdata.cli import Parser, positive_int
+from training.cli import Parser, positive_int
 
 EQ_STEPS = ("eq-float32-highest", "eq-float32-default", "eq-float64")
 BENCH_STEPS = ("bench-seed-highest", "bench-mlp-highest", "bench-seed-default", "bench-mlp-default",

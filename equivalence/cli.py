@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from netdata import cli, problems
+from netdata import problems
+
+from training import cli
 
 DTYPES = ("float32", "float64")
 

@@ -7,7 +7,7 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from netdata import traincli
+    from training import traincli
 
     args = traincli.parse(argv, "jax")
     if args.deterministic:  # XLA reads its flags once, when JAX starts: set them before the import

@@ -11,7 +11,7 @@ from flax import nnx
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from netdata import shards
+from training import shards
 from netdata.errors import InputError
 
 

@@ -11,9 +11,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxnet import device, parallel
-from netdata import batches, shards, traincli
-from netdata.config import RunConfig
-from netdata.rundata import Data
+from netdata import batches
+from training import shards, traincli
+from training.config import RunConfig
+from training.rundata import Data
 
 
 def pick_device(name: str) -> str:
@@ -27,7 +28,7 @@ def pick_device(name: str) -> str:
 
 
 class Backend:
-    """How a JAX run builds, steps and exports, for netdata.session's framework-neutral loop."""
+    """How a JAX run builds, steps and exports, for training.session's framework-neutral loop."""
 
     framework = "jax"
     compiles = True

@@ -1,4 +1,4 @@
-"""Import boundaries: netdata is NumPy only, torchnet never imports jax, jaxnet never imports torch."""
+"""Import boundaries: netdata and training are NumPy only, torchnet never imports jax, jaxnet never imports torch."""
 
 import ast
 import pathlib
@@ -9,7 +9,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FORBIDDEN = {
-    "netdata": {"torch", "jax", "jaxlib", "flax", "optax"},
+    "netdata": {"torch", "jax", "jaxlib", "flax", "optax", "training"},  # the ground floor imports nothing above it
+    "training": {"torch", "jax", "jaxlib", "flax", "optax"},
     "torchnet": {"jax", "jaxlib", "flax", "optax"},
     "jaxnet": {"torch"},
 }

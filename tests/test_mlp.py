@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from equivalence.check import PAIRS, QUANTITIES, compare_stage, sides
 from equivalence.stages import STAGES, Setup, row
-from netdata import evaluate, init, plots, problems
+from netdata import init, problems
+from training import evaluate, plots
 
 SIZES = [problems.DIN, 16, 16, 3]
 

@@ -6,7 +6,7 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from netdata import traincli
+    from training import traincli
 
     args = traincli.parse(argv, "torch")
     from torchnet.train import Backend

@@ -8,7 +8,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from netdata import shards
+from training import shards
 from netdata.errors import InputError
 
 TIMEOUT = datetime.timedelta(minutes=5)  # a rank that never arrives fails the run instead of hanging it

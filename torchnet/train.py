@@ -10,9 +10,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from netdata import batches, shards, traincli
-from netdata.config import RunConfig
-from netdata.rundata import Data
+from netdata import batches
+
+from training import shards, traincli
+from training.config import RunConfig
+from training.rundata import Data
 from torchnet import device, parallel
 
 
@@ -62,7 +64,7 @@ def pick_device(name: str) -> str:
 
 
 class Backend:
-    """How a PyTorch run builds, steps and exports, for netdata.session's framework-neutral loop."""
+    """How a PyTorch run builds, steps and exports, for training.session's framework-neutral loop."""
 
     framework = "torch"
     compiles = False

@@ -101,7 +101,7 @@ def _out_flag(out: Path) -> str:
 def generate(out: Path, measured: dict | None = None, reader: Reader = read, pictures: bool = True) -> list[Path]:
     """Write both guides (and, with `pictures`, img/<stage>-loss.png) into `out`; the paths written."""
     from equivalence.stages import STAGES
-    from netdata.runfolder import atomic_write_bytes
+    from training.runfolder import atomic_write_bytes
 
     measured = measured if measured is not None else measure_all(tuple(STAGES), keep_losses=pictures)
     out.mkdir(parents=True, exist_ok=True)

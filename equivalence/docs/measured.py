@@ -76,8 +76,8 @@ def measure_all(stages: tuple[str, ...], keep_losses: bool = True) -> dict:
 
 def save_pictures(measured: dict, out: Path) -> list[Path]:
     """docs/img/<stage>-loss.png: both frameworks' loss per step, and |difference| per step (log scale)."""
-    from netdata.plots import loss_figure
-    from netdata.runfolder import save_figure
+    from training.plots import loss_figure
+    from training.runfolder import save_figure
 
     written = []
     (out / "img").mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import math
 import sys
 import warnings
 
-from netdata.cli import Parser
+from training.cli import Parser
 
 from .cases import all_cases
 from .compare import float64

@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from netdata import shards, traincli
+from training import shards, traincli
 from netdata.errors import InputError
 from tests.cli.helpers import run
 from tests.parallel import launch

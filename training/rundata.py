@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from netdata import datasets, files, init, problems
-from netdata.config import RunConfig
+from training.config import RunConfig
 from netdata.errors import InputError
 
 NO_BIAS = ("manual", "autograd")  # the lecture's y_pred = x @ w

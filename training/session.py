@@ -15,10 +15,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from netdata import runfolder
-from netdata.config import RunConfig
+from training import runfolder
+from training.config import RunConfig
 from netdata.errors import InputError
-from netdata.rundata import Data
+from training.rundata import Data
 
 CURVE_POINTS = 2000  # loss points kept in metrics.json, spread evenly over the run
 CHUNK_ROWS = 1 << 22  # rows a chunk's stacked batches may hold: bounds memory for huge full batches

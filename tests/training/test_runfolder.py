@@ -1,4 +1,4 @@
-"""netdata.runfolder: files appear whole or not at all, JSON stays strict, run folders never collide."""
+"""training.runfolder: files appear whole or not at all, JSON stays strict, run folders never collide."""
 
 import json
 import os
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from netdata import runfolder
+from training import runfolder
 from netdata.errors import InputError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def test_the_old_file_survives_a_write_that_fails_midway(tmp_path, monkeypatch, 
 
 WRITER = """
 import sys
-from netdata.runfolder import atomic_write_bytes
+from training.runfolder import atomic_write_bytes
 payloads = [b"A" * 3_000_000, b"B" * 3_000_000]
 print("ready", flush=True)
 i = 0
@@ -155,7 +155,7 @@ def test_run_folder_refuses_a_path_as_prefix_and_an_unwritable_root(tmp_path):
 
 
 def test_figures_save_atomically_without_importing_matplotlib_up_front(tmp_path):
-    probe = "import sys, netdata.runfolder; print('matplotlib' in sys.modules)"
+    probe = "import sys, training.runfolder; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(REPO)})
     assert out.stdout.strip() == "False"

@@ -6,7 +6,9 @@ import argparse
 import dataclasses
 from dataclasses import dataclass, field
 
-from netdata import cli, problems
+from netdata import problems
+
+from training import cli
 from netdata.errors import InputError
 
 STAGES = ("manual", "autograd", "nn", "optim", "module", "mlp")

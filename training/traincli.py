@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from netdata import cli, config, runfolder, rundata, session, shards
-from netdata.config import RunConfig
+from training import cli, config, runfolder, rundata, session, shards
+from training.config import RunConfig
 from netdata.errors import InputError
 
 OTHER = {"jax": "torchnet", "torch": "jaxnet"}
@@ -67,7 +67,7 @@ def open_run(args, framework: str, writes: bool = True) -> session.Run:
 
 def test_step(backend, trainer, data: rundata.Data, folder: Path) -> dict:
     """Step 4 of the lecture: a forward pass with the trained weights on rows training never saw."""
-    from netdata import evaluate, plots
+    from training import evaluate, plots
 
     pred = np.argmax(backend.predict(trainer, data.x_test), axis=1)
     matrix = evaluate.confusion(data.y_test, pred, len(data.class_names))
@@ -101,7 +101,7 @@ def execute(args, framework: str, make_backend: Callable, quiet: bool) -> tuple[
         return metrics, run
     runfolder.write_json(run.folder / runfolder.METRICS, metrics)
     curve = np.asarray(metrics["loss_curve"]["loss"])
-    from netdata import plots
+    from training import plots
     steps = np.asarray(metrics["loss_curve"]["step"])
     runfolder.save_figure(plots.loss_figure({framework: curve}, f"{framework} {cfg.stage}", steps),
                           run.folder / "loss.png")
@@ -110,7 +110,7 @@ def execute(args, framework: str, make_backend: Callable, quiet: bool) -> tuple[
 
 def compare(args, metrics: dict, run: session.Run, framework: str) -> dict:
     """--compare: the same run by the other framework's CLI, in a sibling folder, then both curves."""
-    from netdata import plots
+    from training import plots
 
     other = OTHER[framework]
     folder = run.folder.with_name(run.folder.name + f"-{other}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import os
+import sys
 
 import torch
 import torch.distributed as dist
@@ -12,6 +14,7 @@ from training import shards
 from netdata.errors import InputError
 
 TIMEOUT = datetime.timedelta(minutes=5)  # a rank that never arrives fails the run instead of hanging it
+_joined = False  # set once this process has joined a process group; see leave()
 
 
 class DataParallel:
@@ -34,6 +37,8 @@ class DataParallel:
             msg = " ".join(str(err).split())[:300]
             raise InputError(f"--data-parallel: could not join {self.world} ranks at {init} "
                              f"({type(err).__name__}: {msg}); start every rank with the same address") from None
+        global _joined
+        _joined = True
 
     def wrap(self, trainer):
         """The stage's Trainer with its model inside DDP: backward() then averages gradients over the ranks.
@@ -58,3 +63,27 @@ class DataParallel:
     def close(self) -> None:
         if dist.is_initialized():
             dist.destroy_process_group()
+
+
+def leave(code: int) -> int:
+    """End a process that joined a process group at once with `code`; return `code` where none was joined.
+
+    Why: DistributedDataParallel keeps the gloo ProcessGroup alive after destroy_process_group() (nothing in
+    Python can release it: `del model` and gc.collect() leave it), so its native threads (two pt_gloo_runloop
+    workers, the gloo_tcp_loop transport and, on rank 0, the TCPStore server pt_tcpstore_uv) are still
+    running when the interpreter finalizes. Their C++ owners are then destroyed during finalization and
+    exit() in an order that depends on timing, and now and then (about one test run in ten, on a loaded
+    machine) a still-joinable std::thread is destroyed: std::terminate, "terminate called without an active
+    exception", SIGABRT, no Python frame. A finished rank has nothing left to finalize (every output file was written
+    atomically and renamed), so it flushes its streams and leaves through os._exit, skipping that teardown.
+    Only the process entry points call this (`python -m torchnet.train`, `torchnet-train`, torchrun's
+    ranks); `torchnet.cli.main([...])` called by a test returns normally.
+    """
+    if not _joined:
+        return code
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said on it
+            pass
+    os._exit(code)

@@ -133,5 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     return traincli.main(traincli.parse(argv, "torch"), "torch", Backend)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # torchrun's `-m torchnet.train`: the same process entry as torchnet-train
+    from torchnet import cli
+
+    sys.exit(cli.main())

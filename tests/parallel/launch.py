@@ -48,10 +48,9 @@ def jax_processes(flags: list[str], n: int = 2) -> list[subprocess.Popen]:
                    "--num-processes", str(n), "--process-id", str(i)]) for i in range(n)]
 
 
-def torchrun(flags: list[str], n: int = 2) -> list[subprocess.Popen]:
+def torchrun(flags: list[str], n: int = 2, module: str = "torchnet.train") -> list[subprocess.Popen]:
     return [start([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(n), "--master-addr",
-                   "127.0.0.1", "--master-port", str(free_port()), "-m", "torchnet.train", *flags,
-                   "--data-parallel"])]
+                   "127.0.0.1", "--master-port", str(free_port()), "-m", module, *flags, "--data-parallel"])]
 
 
 def torch_processes(flags: list[str], n: int = 2) -> list[subprocess.Popen]:

@@ -1,6 +1,7 @@
 """The data-parallel rules: a batch must split evenly over the devices, and the launch flags go together."""
 
 import argparse
+import re
 
 import pytest
 
@@ -46,6 +47,19 @@ def test_two_torch_ranks_refuse_batch_15_before_joining(capsys, tmp_path):
                        "--process-id", "0", "--out", str(tmp_path / "run"))
     assert code == 2 and "does not split evenly over 2 ranks; use a multiple of 2" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_under_torchrun_a_bad_flag_is_said_once_and_every_rank_exits_2():
+    # torchnet.cli parses the flags before torch loads, so the ranks cost little. torchrun itself still
+    # prints its ChildFailedError summary and exits 1: no rank can set the launcher's own exit status.
+    (code, out, err), = launch.wait(launch.torchrun(["--stage", "optim", "--steps", "0"], 3, "torchnet.cli"))
+    ours = [line for line in err.splitlines() if line.startswith("torchnet-train: error:")]
+    assert ours == ["torchnet-train: error: argument --steps: 0 must be at least 1 (see torchnet-train --help)"]
+    assert code == 1 and out == ""
+    root_cause = err.split("Root Cause")[1]
+    assert "rank      : 0 (local_rank: 0)" in root_cause and "exitcode  : 2 " in root_cause
+    codes = re.findall(r"exitcode  : (-?\d+)", err)  # the others exit 2 too, or torchrun has stopped them
+    assert len(codes) >= 1 and set(codes) <= {"2", "-15"}, codes
 
 
 @pytest.mark.parametrize("framework", ["jax", "torch"])

@@ -113,7 +113,7 @@ class TorchNAdamState(NamedTuple):
 
 
 def torch_nadam(
-    b1: ScalarOrSchedule, b2: float, eps: float, momentum_decay: float
+    b1: ScalarOrSchedule, b2: float, eps: float, momentum_decay: float, scalar_dtype: str = "float64"
 ) -> optax.GradientTransformation:
     """``torch.optim.NAdam`` (Dozat's schedule with ``momentum_decay``).
 
@@ -123,12 +123,19 @@ def torch_nadam(
     running product of the ``mu_t`` as the first-moment correction.
 
     Torch stores ``mu_product`` in float64 only when torch's default dtype is
-    float64 (``_get_scalar_dtype``); here it has JAX's default float dtype.
+    float64 (``_get_scalar_dtype``), otherwise in float32 *even for float64
+    parameters*: it multiplies in that dtype and reads the product back as a
+    Python float. ``scalar_dtype`` is that dtype (the translator reads it from
+    torch); keeping the product in float64 instead is a 1e-8 error relative
+    to the distance the parameters move.
     """
+
+    def product_dtype():
+        return jnp.float32 if scalar_dtype == "float32" else jnp.result_type(float)
 
     def init_fn(params):
         zeros = optax.tree.zeros_like
-        one = jnp.ones([], jnp.result_type(float))
+        one = jnp.ones([], product_dtype())
         return TorchNAdamState(jnp.zeros([], jnp.int32), one, zeros(params), zeros(params))
 
     def update_fn(updates, state, params=None):
@@ -138,7 +145,8 @@ def torch_nadam(
         bc2 = 1.0 - b2**t
         mu_t = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1.0) * momentum_decay))
-        mu_product = state.mu_product * mu_t
+        stored = state.mu_product * like(mu_t, state.mu_product)  # torch: mu_product *= mu, in its dtype
+        mu_product = stored.astype(jnp.result_type(float))  # torch's _get_value: a Python float
         mu_product_next = mu_product * mu_next
         grad_coef = (1.0 - mu_t) / (1.0 - mu_product)
         avg_coef = mu_next / (1.0 - mu_product_next)
@@ -150,7 +158,7 @@ def torch_nadam(
             return like(grad_coef, g) * g / denom + like(avg_coef, m) * m / denom
 
         out = jax.tree.map(direction, updates, mu, nu)
-        new_state = TorchNAdamState(optax.safe_increment(state.count), mu_product, mu, nu)
+        new_state = TorchNAdamState(optax.safe_increment(state.count), stored, mu, nu)
         return out, new_state
 
     return optax.GradientTransformation(init_fn, update_fn)

@@ -28,7 +28,14 @@ class Case:
     config: str
     steps: int
     tol: float
-    measure: Callable[[], float]  # relative error, measured in float64
+    # (error, horizon), measured in float64: trajectories give the worst error relative to the
+    # displacement within torch's non-chaotic horizon (steps); losses give (relative error, None).
+    measure: Callable[[], tuple[float, int | None]]
+
+
+def measured(result, *extra: float) -> tuple[float, int]:
+    """A trajectory's (worst displacement-relative error within the horizon, horizon)."""
+    return max(result.rel_err, *extra), result.horizon
 
 
 def _fmt(kwargs: dict) -> str:
@@ -45,7 +52,7 @@ def _optimizer_case(cls, **kwargs) -> Case:
         _fmt(kwargs),
         STEPS,
         TRAJECTORY_TOL,
-        lambda: run_optimizer(make, steps=STEPS).rel_err,
+        lambda: measured(run_optimizer(make, steps=STEPS)),
     )
 
 
@@ -65,7 +72,7 @@ def _groups_case() -> Case:
         config,
         STEPS,
         TRAJECTORY_TOL,
-        lambda: run_optimizer(make, steps=STEPS, labels=labels).rel_err,
+        lambda: measured(run_optimizer(make, steps=STEPS, labels=labels)),
     )
 
 
@@ -76,7 +83,7 @@ def _scheduler_case(opt_cls, opt_kwargs: dict, sched: Callable, name: str, confi
 
     def measure():
         result = run_optimizer(make, steps=STEPS)
-        return max(result.rel_err, result.lr_rel_err)
+        return measured(result, result.lr_rel_err)
 
     on = f"{config}; on {opt_cls.__name__}({_fmt(opt_kwargs)})"
     return Case("scheduler", name, on, STEPS, TRAJECTORY_TOL, measure)
@@ -113,7 +120,7 @@ def _clip_case(max_norm: float, norm_type: float) -> Case:
         config,
         STEPS,
         TRAJECTORY_TOL,
-        lambda: run_optimizer(make, steps=STEPS, clip=(max_norm, norm_type)).rel_err,
+        lambda: measured(run_optimizer(make, steps=STEPS, clip=(max_norm, norm_type))),
     )
 
 
@@ -142,7 +149,7 @@ def _loss_case(cls, pred_key: str, target_key: str, **kwargs) -> Case:
     def measure():
         data = loss_data()
         built = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
-        return run_loss(cls(**built), data[pred_key], data[target_key]).rel_err
+        return run_loss(cls(**built), data[pred_key], data[target_key]).rel_err, None
 
     shown = {k: ("tensor" if isinstance(v, np.ndarray) else v) for k, v in kwargs.items()}
     config = _fmt(shown) + f"; target={target_key}"

@@ -11,9 +11,11 @@ import numpy as np
 import optax
 import torch
 
+from .horizon import displacement_errors, flat, stack, within_horizon
 from .losses import loss as translate_loss
 from .optimizers import optimizer as translate_optimizer
 from .schedules import group_schedules
+from .torchrun import leaves, nudged_horizon, objective, sign_of, torch_steps
 from .transforms import clip_grad_norm
 
 SHAPES = {"w": (4, 3), "b": (3,), "s": (1,)}
@@ -74,24 +76,33 @@ def problem(steps: int, seed: int = 0):
     return xs, ys, init
 
 
-def _objective(p, x, y, sign):
-    # Works for torch tensors and jax arrays alike.
-    residual = x @ p["w"] + p["b"] + p["s"] - y
-    return sign * (residual**2).mean()
-
-
-_gradient = jax.jit(jax.grad(_objective), static_argnums=3)
+_gradient = jax.jit(jax.grad(objective), static_argnums=3)
 
 
 class Trajectories(NamedTuple):
-    torch: list  # per step, per parameter: numpy arrays (sorted by name)
-    jax: list
+    """Both runs of one configuration, flattened to (steps, n) float64, and torch's horizon."""
+
+    torch: np.ndarray  # per step, all parameters (sorted by name), flattened
+    jax: np.ndarray
+    start: np.ndarray  # the common starting point, flattened
+    horizon: int  # leading steps over which torch's nudged run agrees with itself to 1e-11
     torch_lrs: np.ndarray  # (steps, groups): lr used by each optimizer.step()
     jax_lrs: np.ndarray | None  # same, from the translated schedule (None without scheduler)
     grad_norms: np.ndarray  # total norms clip_grad_norm_ returned (empty without clipping)
 
     @property
+    def errors(self) -> np.ndarray:
+        """Per step: the error relative to the distance torch's parameters moved."""
+        return displacement_errors(self.torch, self.jax, self.start)
+
+    @property
     def rel_err(self) -> float:
+        """The worst displacement-relative error within the horizon (NaN if too short to judge)."""
+        return within_horizon(self.errors, self.horizon)
+
+    @property
+    def param_rel_err(self) -> float:
+        """The old measure, ``||theta_torch - theta_jax|| / ||theta_torch||``: blind to small updates."""
         return rel_err(self.torch, self.jax)
 
     @property
@@ -108,14 +119,15 @@ def run_optimizer(
     seed: int = 0,
     tx: optax.GradientTransformation | None = None,
 ) -> Trajectories:
-    """Train the same regression with torch and with the translation.
+    """Train the same regression with torch, with torch nudged, and with the translation.
 
     ``make(params)`` receives a dict of float64 leaf tensors (keys of
-    ``SHAPES``) and returns ``(optimizer, scheduler_or_None)``. ``clip`` is
-    ``(max_norm, norm_type)`` for ``clip_grad_norm_``. ``tx`` replaces the
-    whole translation, clipping included (to show that a naive Optax
-    equivalent does *not* match).
-    Runs in float64 on both sides (:func:`float64`).
+    ``SHAPES``) and returns ``(optimizer, scheduler_or_None)``; it is called
+    twice (the second time on a start nudged by 1e-15, for the horizon).
+    ``clip`` is ``(max_norm, norm_type)`` for ``clip_grad_norm_``. ``tx``
+    replaces the whole translation, clipping included (to show that a naive
+    Optax equivalent does *not* match). Runs in float64 on both sides
+    (:func:`float64`).
     """
     with float64():
         return _run_optimizer(make, steps, labels, clip, seed, tx)
@@ -123,10 +135,9 @@ def run_optimizer(
 
 def _run_optimizer(make, steps, labels, clip, seed, tx) -> Trajectories:
     xs, ys, init = problem(steps, seed)
-    names = sorted(init)
-    params = {k: torch.tensor(v, requires_grad=True) for k, v in init.items()}
+    params = leaves(init)
     opt, sched = make(params)
-    sign = -1.0 if opt.param_groups[0].get("maximize") else 1.0
+    sign = sign_of(opt)
     if tx is None:
         tx = translate_optimizer(opt, sched, param_labels=labels)
         if clip is not None:
@@ -136,18 +147,8 @@ def _run_optimizer(make, steps, labels, clip, seed, tx) -> Trajectories:
         schedules = group_schedules(sched, opt)
         lrs = jax.jit(jax.vmap(lambda c: jnp.stack([s.lr(c) for s in schedules])))
         jax_lrs = np.asarray(lrs(jnp.arange(steps)))
-
-    torch_traj, torch_lrs, norms = [], [], []
-    for k in range(steps):
-        opt.zero_grad()
-        _objective(params, torch.from_numpy(xs[k]), torch.from_numpy(ys[k]), sign).backward()
-        if clip is not None:
-            norms.append(float(torch.nn.utils.clip_grad_norm_(list(params.values()), clip[0], clip[1])))
-        torch_lrs.append([float(g["lr"]) for g in opt.param_groups])
-        opt.step()
-        if sched is not None:
-            sched.step()
-        torch_traj.append([params[n].detach().numpy().copy() for n in names])
+    run = torch_steps(opt, sched, params, xs, ys, clip)
+    reach = nudged_horizon(make, init, xs, ys, clip, run.trajectory)
 
     # Compilation dominates at this size. The gradient is jitted once per
     # process (_gradient) and only the transformation per case; a jitted step
@@ -157,14 +158,16 @@ def _run_optimizer(make, steps, labels, clip, seed, tx) -> Trajectories:
         updates, state = tx.update(g, state, p)
         return optax.apply_updates(p, updates), state
 
+    names = sorted(init)
     p = {k: jnp.asarray(v) for k, v in init.items()}
     state = tx.init(p)
     jax_traj = []
     for k in range(steps):
         p, state = step(p, state, _gradient(p, xs[k], ys[k], sign))
         jax_traj.append(p)
-    jax_traj = [[np.asarray(q[n]) for n in names] for q in jax.device_get(jax_traj)]
-    return Trajectories(torch_traj, jax_traj, np.asarray(torch_lrs), jax_lrs, np.asarray(norms))
+    jax_traj = stack([[q[n] for n in names] for q in jax.device_get(jax_traj)])
+    start = flat([init[n] for n in names])
+    return Trajectories(run.trajectory, jax_traj, start, reach, run.lrs, jax_lrs, run.norms)
 
 
 class LossComparison(NamedTuple):

@@ -20,13 +20,15 @@ def run_matrix() -> list[dict]:
         # Torch warns about deprecated/legacy scheduler paths; they are what we measure.
         warnings.simplefilter("ignore", UserWarning)
         for case in all_cases():
-            err = float(case.measure())
+            err, reach = case.measure()
+            err = float(err)
             rows.append(
                 {
                     "kind": case.kind,
                     "name": case.name,
                     "config": case.config,
                     "steps": case.steps,
+                    "horizon": reach,
                     "rel_err": err,
                     "tol": case.tol,
                     # NaN compares false, so a NaN error fails rather than passes.
@@ -40,25 +42,32 @@ def _json_safe(value: float):
     return value if math.isfinite(value) else str(value)
 
 
+def _horizon(row: dict) -> str:
+    return "-" if row.get("horizon") is None else str(row["horizon"])
+
+
 def _print_table(rows: list[dict]) -> None:
     try:
         from rich.console import Console
         from rich.table import Table
     except ImportError:  # plain text fallback
-        print(f"{'kind':<10} {'name':<22} {'steps':>5} {'rel_err':>9} {'tol':>7}  ok  config")
+        print(f"{'kind':<10} {'name':<22} {'steps':>5} {'horizon':>7} {'rel_err':>9} {'tol':>7}  ok  config")
         for r in rows:
             ok = "yes" if r["passed"] else "NO"
-            numbers = f"{r['steps']:>5} {r['rel_err']:>9.1e} {r['tol']:>7.0e}"
+            numbers = f"{r['steps']:>5} {_horizon(r):>7} {r['rel_err']:>9.1e} {r['tol']:>7.0e}"
             print(f"{r['kind']:<10} {r['name']:<22} {numbers}  {ok:<3} {r['config']}")
         return
-    table = Table(title="torch -> optax/jax translations, float64, relative error vs torch")
-    for column in ("kind", "name", "config", "steps", "rel_err", "tol", "ok"):
-        table.add_column(column, justify="right" if column in ("steps", "rel_err", "tol") else "left")
+    table = Table(
+        title="torch -> optax/jax translations, float64: error relative to the displacement "
+        "(losses: to the value), worst step within the horizon"
+    )
+    numeric = ("steps", "horizon", "rel_err", "tol")
+    for column in ("kind", "name", "config", *numeric, "ok"):
+        table.add_column(column, justify="right" if column in numeric else "left")
     for r in rows:
         ok = "[green]yes[/green]" if r["passed"] else "[red]NO[/red]"
-        table.add_row(
-            r["kind"], r["name"], r["config"], str(r["steps"]), f"{r['rel_err']:.1e}", f"{r['tol']:.0e}", ok
-        )
+        numbers = (str(r["steps"]), _horizon(r), f"{r['rel_err']:.1e}", f"{r['tol']:.0e}")
+        table.add_row(r["kind"], r["name"], r["config"], *numbers, ok)
     Console(width=max(Console().width, 110)).print(table)  # rich assumes 80 columns in a pipe
 
 

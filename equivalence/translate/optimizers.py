@@ -52,6 +52,16 @@ class _Group:
         return float(b1), float(b2)
 
 
+def torch_scalar_dtype() -> str:
+    """The dtype torch gives scalar optimizer state (``_get_scalar_dtype``), read at translation time.
+
+    float64 only when torch's default dtype is float64; otherwise float32, even
+    for float64 parameters. NAdam's ``mu_product`` and ASGD's ``eta`` and
+    ``mu`` live in it, so the translation must round where torch rounds.
+    """
+    return "float64" if torch.get_default_dtype() == torch.float64 else "float32"
+
+
 def _assemble(g: _Group, core: list, lr, *, decoupled: bool = False) -> optax.GradientTransformation:
     """maximize -> (L2 decay) -> core -> (decoupled decay) -> -lr, torch's order of operations.
 
@@ -130,7 +140,7 @@ def _adamax(g, lr, beta1_schedule):
 def _nadam(g, lr, beta1_schedule):
     b1, b2 = g.betas()
     b1 = beta1_schedule if beta1_schedule is not None else b1
-    core = [torch_nadam(b1, b2, g.f("eps"), g.f("momentum_decay"))]
+    core = [torch_nadam(b1, b2, g.f("eps"), g.f("momentum_decay"), torch_scalar_dtype())]
     return _assemble(g, core, lr, decoupled=g.b("decoupled_weight_decay"))
 
 

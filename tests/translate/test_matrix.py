@@ -13,7 +13,7 @@ CASES = all_cases()
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.kind}-{c.name}-{i}" for i, c in enumerate(CASES)])
 def test_case_meets_its_bound(case):
-    err = case.measure()
+    err, _ = case.measure()
     assert err <= case.tol, f"{case.name} ({case.config}): rel_err {err:.3e} > {case.tol:.0e}"
 
 
@@ -56,7 +56,7 @@ def test_catalogue_covers_every_kind_with_enough_rows():
 
 
 def _fake(name, err, kind="loss"):
-    return Case(kind, name, "fake", 1, LOSS_TOL, lambda: err)
+    return Case(kind, name, "fake", 1, LOSS_TOL, lambda: (err, None))
 
 
 def test_main_json_reports_rows_and_exit_code(monkeypatch, capsys):
@@ -67,7 +67,7 @@ def test_main_json_reports_rows_and_exit_code(monkeypatch, capsys):
     assert out["passed"] is True
     assert [r["name"] for r in out["results"]] == [c.name for c in real]
     for row in out["results"]:
-        assert set(row) == {"kind", "name", "config", "steps", "rel_err", "tol", "passed"}
+        assert set(row) == {"kind", "name", "config", "steps", "horizon", "rel_err", "tol", "passed"}
         assert 0 <= row["rel_err"] <= row["tol"] and row["passed"] is True
 
 
@@ -94,7 +94,7 @@ def test_main_plain_text_without_rich(monkeypatch, capsys):
     monkeypatch.setattr(matrix, "all_cases", lambda: [_fake("only-row", 0.0)])
     assert matrix.main([]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["kind", "name", "steps", "rel_err", "tol", "ok", "config"]
+    assert lines[0].split() == ["kind", "name", "steps", "horizon", "rel_err", "tol", "ok", "config"]
     assert lines[1].split()[:2] == ["loss", "only-row"] and "yes" in lines[1]
     assert lines[-1] == "1 configurations, all passed"
 

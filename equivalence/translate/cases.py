@@ -35,7 +35,7 @@ class Case:
 
 def measured(result, *extra: float) -> tuple[float, int]:
     """A trajectory's (worst displacement-relative error within the horizon, horizon)."""
-    return max(result.rel_err, *extra), result.horizon
+    return float(np.max([result.rel_err, *extra])), result.horizon  # np.max keeps a NaN
 
 
 def _fmt(kwargs: dict) -> str:

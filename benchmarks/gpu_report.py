@@ -2,7 +2,8 @@
 
     python benchmarks/gpu_report.py OUT_DIR cpu|gpu TOTAL_S EQ_STEPS
 
-A failed, timed-out or skipped step is a row that says so; the rest of the report is still written. Kept
+A failed, timed-out or skipped step is a row that says so; the rest of the report is still written, and a
+skipped or timed-out one makes the exit code 3 (EXIT_INCOMPLETE) after naming it on stderr. Kept
 out of the shell script so the suite can test it: a GPU session is too short to find a bug in it there.
 """
 
@@ -17,6 +18,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 from training.cli import Parser, positive_int
 
+EXIT_INCOMPLETE = 3  # the report is written, but some steps were skipped or timed out
 EQ_STEPS = ("eq-float32-highest", "eq-float32-default", "eq-float64")
 BENCH_STEPS = ("bench-seed-highest", "bench-mlp-highest", "bench-seed-default", "bench-mlp-default",
                "bench-seed-compile", "bench-mlp-compile")
@@ -63,6 +65,17 @@ class Steps:
         return "ok" if rc == "0" else f"exit {rc}"
 
 
+def not_run(steps: Steps) -> list[str]:
+    """The steps that were skipped or timed out, each with why: the check is incomplete without them."""
+    out = []
+    for name, rc, sec, limit in steps.rows:
+        if rc == "skipped":
+            out.append(f"{name} (skipped, out of time)")
+        elif rc in ("124", "137"):
+            out.append(f"{name} (timed out after {sec} s)")
+    return out
+
+
 def worst(results: list[dict], pair: str | None = None) -> dict:
     """(quantity, pair) -> (worst rel_err, its stage, tol); None (JSON null) counts as infinite."""
     out = {}
@@ -85,8 +98,10 @@ def header(steps: Steps, device: str, total: str, eq_steps: str) -> list[str]:
           f"- total {total} s; equivalence runs {eq_steps} steps"
           + (" (stages manual, optim, mlp)" if device == "cpu" else " (all stages)"), "", "## Steps", "",
           "| step | result | seconds | limit s |", "|---|---|---:|---:|"]
-    return md + [f"| {name} | {steps.verdict(name, steps.load(name))} | {sec} | {limit} |"
-                 for name, rc, sec, limit in steps.rows]
+    missing = not_run(steps)
+    md += [f"| {name} | {steps.verdict(name, steps.load(name))} | {sec} | {limit} |" for name, rc, sec, limit in steps.rows]
+    return md + ["", f"**INCOMPLETE: {len(missing)} of {len(steps.rows)} steps did not run to the end: "
+                     f"{', '.join(missing)}**" if missing else f"All {len(steps.rows)} steps ran to the end."]
 
 
 def equivalence(steps: Steps) -> list[str]:
@@ -202,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     tmp.write_text(text)
     tmp.replace(args.out / "report.md")
     print(text, end="")
+    missing = not_run(Steps(args.out))
+    if missing:
+        sys.stderr.write(f"gpu_report.py: {len(missing)} steps did not run to the end: {', '.join(missing)}\n")
+        return EXIT_INCOMPLETE
     return 0
 
 

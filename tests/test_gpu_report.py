@@ -54,9 +54,13 @@ def plant(out: Path, second_weights: bytes = b"same") -> Path:
 
 def test_the_report_says_what_timed_out_was_skipped_failed_and_how_far_tf32_moves(tmp_path, capsys):
     out = plant(tmp_path / "out")
-    assert gpu_report.main([str(out), "gpu", "250", "2000"]) == 0
+    assert gpu_report.main([str(out), "gpu", "250", "2000"]) == gpu_report.EXIT_INCOMPLETE
     text = (out / "report.md").read_text()
-    assert text == capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert text == printed.out
+    assert printed.err.count("\n") == 1 and "eq-float64 (timed out after 9 s)" in printed.err
+    assert "bench-mlp-highest (skipped, out of time)" in printed.err
+    assert "**INCOMPLETE: 2 of 9 steps did not run to the end: eq-float64 (timed out after 9 s), " in text
     assert "- device: NVIDIA H200; jax devices ['cuda:0']" in text
     assert "| eq-float64 | TIMED OUT after 75 s | 9 | 75 |" in text
     assert "| bench-mlp-highest | skipped (out of time) | 9 | 75 |" in text
@@ -66,6 +70,14 @@ def test_the_report_says_what_timed_out_was_skipped_failed_and_how_far_tf32_move
     assert "| jax-scan | 13.0 | 61.50 | 0.40 | - | - |  |" in text
     assert "two runs wrote the same weights.safetensors bytes; 0.50x the steps/s" in text
     assert not list(out.glob("*.tmp"))
+
+
+def test_a_check_where_every_step_ran_exits_0_and_says_so(tmp_path, capsys):
+    out = plant(tmp_path / "out")
+    rows = (out / "steps.tsv").read_text().replace("\t124\t", "\t1\t").replace("\tskipped\t", "\t0\t")
+    (out / "steps.tsv").write_text(rows)
+    assert gpu_report.main([str(out), "gpu", "250", "2000"]) == 0
+    assert "All 9 steps ran to the end." in capsys.readouterr().out
 
 
 def test_two_deterministic_runs_that_differ_are_reported_as_different(tmp_path):

@@ -114,9 +114,8 @@ def _jit_step_fn():
 
     @partial(jax.jit, static_argnums=(0, 1), donate_argnums=(2,))
     def jit_step(step, graphdef, state, x, y):
-        objects = nnx.merge(graphdef, state)
-        loss = step(*objects, x, y)
-        return nnx.state(objects), loss
+        trainer, loss = step(nnx.merge(graphdef, state), x, y)  # (trainer, x, y) -> (trainer, loss)
+        return nnx.state(trainer), loss
 
     return jit_step
 
@@ -145,7 +144,7 @@ def jax_runner(p: Problem, impl: str, dev) -> tuple[Callable[[], object], Callab
     batches = [pool[i] for i in p.order]
     if impl == "jax-jit-step":  # graphdef static, state a donated pytree: one dispatch per step
         _JIT_STEP = _JIT_STEP or _jit_step_fn()
-        graphdef, state = nnx.split((trainer.model, trainer.optimizer))
+        graphdef, state = nnx.split(trainer)
         holder = [state]
 
         def run():
@@ -159,9 +158,13 @@ def jax_runner(p: Problem, impl: str, dev) -> tuple[Callable[[], object], Callab
     if impl == "nnx-jit-step":  # nnx.jit traverses the module graph on every call
         step = nnx.jit(stage.train_step)
 
+        holder = [trainer]
+
         def run():
+            trainer = holder[0]
             for x, y in batches:
-                loss = step(trainer.model, trainer.optimizer, x, y)
+                trainer, loss = step(trainer, x, y)
+            holder[0] = trainer
             return loss.block_until_ready()
 
         return run, float

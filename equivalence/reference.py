@@ -16,7 +16,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
+from netdata.problems import BETAS, EPS
+
+BETA1, BETA2 = BETAS
 
 
 @dataclass(frozen=True)

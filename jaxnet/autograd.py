@@ -36,6 +36,11 @@ def predict(trainer: Trainer, x: jax.Array) -> jax.Array:
 
 
 # 3. Train: value_and_grad runs the forward pass and the backward pass in one call.
+def loss_of(trainer: Trainer, x: jax.Array, y: jax.Array) -> jax.Array:
+    """The loss alone: a forward pass, no gradient."""
+    return loss_fn(trainer.params, x, y)
+
+
 def loss_and_grads(trainer: Trainer, x: jax.Array, y: jax.Array):
     return jax.value_and_grad(loss_fn)(trainer.params, x, y)
 
@@ -60,11 +65,13 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 
 def main() -> None:
     x, y = problems.lecture(seed=0)  # 2. load the data
-    trainer = build(init.linear("randn", problems.DIN, problems.DOUT, bias=False), problems.LECTURE_LR)
+    weights = init.linear(problems.STAGE_INIT["autograd"], problems.DIN, problems.DOUT, bias=False)
+    trainer = build(weights, problems.LECTURE_LR)
     steps = problems.LECTURE_STEPS
     trainer, losses = train(trainer, jnp.broadcast_to(x, (steps, *x.shape)), jnp.broadcast_to(y, (steps, *y.shape)))
-    print(f"loss {losses[0]:.4f} -> {losses[-1]:.4f} after {steps} steps")
-    print("4. test, forward pass with the trained w:", predict(trainer, x[:3]).tolist())
+    print(f"loss {float(losses[0]):.4f} -> {float(losses[-1]):.4f} after {steps} steps")
+    rows = predict(trainer, x[:3]).tolist()  # 4. test: a forward pass with the trained weights
+    print("4. test, predictions for the first 3 rows:", [[round(v, 4) for v in row] for row in rows])
 
 
 if __name__ == "__main__":

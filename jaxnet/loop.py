@@ -1,7 +1,7 @@
 """One compiled program per chunk of steps: `jax.lax.scan` inside `jax.jit`, Flax NNX via split/merge.
 
 A Python loop around `nnx.jit` pays NNX's graph traversal on every step (~320 us here); splitting
-the objects once and scanning over the steps inside one `jax.jit` costs ~2 us a step instead.
+the trainer once and scanning over the steps inside one `jax.jit` costs ~2 us a step instead.
 """
 
 from __future__ import annotations
@@ -14,22 +14,22 @@ from flax import nnx
 
 
 @partial(jax.jit, static_argnums=(0, 1))
-def _scan(step: Callable, graphdef: nnx.GraphDef, state: nnx.State, xs, ys, *args):
+def _scan(step: Callable, graphdef: nnx.GraphDef, state: nnx.State, xs, ys):
     def body(state, batch):
-        objects = nnx.merge(graphdef, state)  # trace-time only: no cost per step once compiled
-        loss = step(*objects, *batch, *args)  # step mutates the merged objects, NNX style
-        return nnx.state(objects), loss
+        trainer = nnx.merge(graphdef, state)  # trace-time only: no cost per step once compiled
+        trainer, loss = step(trainer, *batch)  # every JAX stage's step: (trainer, x, y) -> (trainer, loss)
+        return nnx.state(trainer), loss
 
     return jax.lax.scan(body, state, (xs, ys))
 
 
-def scan_steps(step: Callable, objects: tuple, xs: jax.Array, ys: jax.Array, *args) -> jax.Array:
-    """Run `step(*objects, x, y, *args) -> loss` once per leading index of xs/ys; update objects.
+def scan_steps(step: Callable, trainer, xs: jax.Array, ys: jax.Array):
+    """Run `step(trainer, x, y) -> (trainer, loss)` once per leading index of xs/ys: (new trainer, losses).
 
-    `step` must be a module-level function (it is part of the compilation cache key) and `args`
-    are traced, so changing a learning rate does not recompile.
+    `trainer` is a NamedTuple of NNX objects and arrays; `step` must be a module-level function (it is
+    part of the compilation cache key). The arrays, a learning rate among them, are traced, so a new
+    value does not recompile. The caller's trainer is left as it was: the trained one is returned.
     """
-    graphdef, state = nnx.split(objects)
-    state, losses = _scan(step, graphdef, state, xs, ys, *args)
-    nnx.update(objects, state)
-    return losses
+    graphdef, state = nnx.split(trainer)
+    state, losses = _scan(step, graphdef, state, xs, ys)
+    return nnx.merge(graphdef, state), losses

@@ -28,6 +28,11 @@ def predict(trainer: Trainer, x: jax.Array) -> jax.Array:
 
 
 # 3. Train: forward pass -> loss; backward pass written out by hand -> gradient; gradient descent.
+def loss_of(trainer: Trainer, x: jax.Array, y: jax.Array) -> jax.Array:
+    """The loss alone: a forward pass, no gradient."""
+    return 0.5 * jnp.sum((predict(trainer, x) - y) ** 2)
+
+
 def loss_and_grads(trainer: Trainer, x: jax.Array, y: jax.Array):
     y_pred = predict(trainer, x)
     loss = 0.5 * jnp.sum((y_pred - y) ** 2)
@@ -39,7 +44,7 @@ def loss_and_grads(trainer: Trainer, x: jax.Array, y: jax.Array):
 @jax.jit
 def train_step(trainer: Trainer, x: jax.Array, y: jax.Array) -> tuple[Trainer, jax.Array]:
     loss, grads = loss_and_grads(trainer, x, y)
-    # JAX arrays are immutable: no `w -= ...`; the step returns a new Trainer instead.
+    # JAX arrays are immutable: no `w -= ...`. So every JAX stage's step returns the trainer, here a new one.
     return trainer._replace(w=trainer.w - trainer.lr * grads["w"]), loss
 
 
@@ -56,11 +61,13 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 def main() -> None:
     """The lecture's program: 64 x 4 -> 2, lr 1e-6, 5000 steps, standard-normal start."""
     x, y = problems.lecture(seed=0)  # 2. load the data
-    trainer = build(init.linear("randn", problems.DIN, problems.DOUT, bias=False), problems.LECTURE_LR)
+    weights = init.linear(problems.STAGE_INIT["manual"], problems.DIN, problems.DOUT, bias=False)
+    trainer = build(weights, problems.LECTURE_LR)
     steps = problems.LECTURE_STEPS
     trainer, losses = train(trainer, jnp.broadcast_to(x, (steps, *x.shape)), jnp.broadcast_to(y, (steps, *y.shape)))
-    print(f"loss {losses[0]:.4f} -> {losses[-1]:.4f} after {steps} steps")
-    print("4. test, forward pass with the trained w:", predict(trainer, x[:3]).tolist())
+    print(f"loss {float(losses[0]):.4f} -> {float(losses[-1]):.4f} after {steps} steps")
+    rows = predict(trainer, x[:3]).tolist()  # 4. test: a forward pass with the trained weights
+    print("4. test, predictions for the first 3 rows:", [[round(v, 4) for v in row] for row in rows])
 
 
 if __name__ == "__main__":

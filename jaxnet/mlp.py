@@ -11,12 +11,9 @@ import optax
 from flax import nnx
 
 from jaxnet.loop import scan_steps
-from jaxnet.optim import B1, B2, EPS, adam
+from jaxnet.optim import adam
 from jaxnet.state import export_adam_at, export_linear, linear_grads, load_adam_at, load_linear, paths
 from netdata import init, problems
-
-HIDDEN = [16, 16]  # the lesson's hidden widths; build() reads the real ones from the weights
-LESSON_CLASSES, LESSON_LR, LESSON_STEPS = 3, 1e-2, 500
 
 
 # 1. Define the model: Linear layers with a ReLU between each pair, none after the last.
@@ -52,7 +49,7 @@ def build(weights: dict[str, np.ndarray], lr: float, device=None) -> Trainer:
     model = MLP(init.mlp_sizes(weights), weights["layers.0.w"].dtype, rngs=nnx.Rngs(0))
     for i, layer in enumerate(model.layers):
         load_linear(layer, _layer(weights, i))
-    optimizer = nnx.Optimizer(model, adam(lr, B1, B2, EPS), wrt=nnx.Param)
+    optimizer = adam(model, lr)
     load_adam_at(optimizer, weights, _paths(model))
     return Trainer(model, optimizer)
 
@@ -66,8 +63,14 @@ def cross_entropy(model: MLP, x: jax.Array, labels: jax.Array) -> jax.Array:
     return optax.softmax_cross_entropy_with_integer_labels(model(x), labels).mean()
 
 
-# Compiled once per shape: run eagerly, its dozens of small ops would each compile (~2 s in all).
+# Compiled once per shape: run eagerly, their dozens of small ops would each compile (~2 s in all).
 _value_and_grad = nnx.jit(nnx.value_and_grad(cross_entropy))
+_cross_entropy = nnx.jit(cross_entropy)
+
+
+def loss_of(trainer: Trainer, x: jax.Array, labels: jax.Array) -> jax.Array:
+    """The loss alone: a forward pass, no gradient."""
+    return _cross_entropy(trainer.model, x, labels)
 
 
 def loss_and_grads(trainer: Trainer, x: jax.Array, labels: jax.Array):
@@ -79,15 +82,15 @@ def loss_and_grads(trainer: Trainer, x: jax.Array, labels: jax.Array):
 
 
 # 3. Train: the same calls as every stage since optim; only the model and the loss changed.
-def train_step(model: MLP, optimizer: nnx.Optimizer, x: jax.Array, labels: jax.Array) -> jax.Array:
-    loss, grads = nnx.value_and_grad(cross_entropy)(model, x, labels)
-    optimizer.update(model, grads)
-    return loss
+def train_step(trainer: Trainer, x: jax.Array, labels: jax.Array) -> tuple[Trainer, jax.Array]:
+    loss, grads = nnx.value_and_grad(cross_entropy)(trainer.model, x, labels)
+    trainer.optimizer.update(trainer.model, grads)
+    return trainer, loss
 
 
 def train(trainer: Trainer, xs: jax.Array, ys: jax.Array) -> tuple[Trainer, jax.Array]:
     """One step per leading index of xs (K, B, Din) and labels ys (K, B), in one compiled scan."""
-    return trainer, scan_steps(train_step, (trainer.model, trainer.optimizer), xs, ys)
+    return scan_steps(train_step, trainer, xs, ys)
 
 
 def export(trainer: Trainer) -> dict[str, np.ndarray]:
@@ -98,14 +101,16 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    x, labels = problems.classification(seed=0, n=2 * problems.N, classes=LESSON_CLASSES)  # 2. load the data
+    x, labels = problems.classification(seed=0, n=2 * problems.N, classes=problems.MLP_CLASSES)  # 2. load the data
     (x_train, x_test), (y_train, y_test) = np.split(x, 2), np.split(labels, 2)  # the second half is never trained on
-    trainer = build(init.mlp("flax", [problems.DIN, *HIDDEN, LESSON_CLASSES]), LESSON_LR)
-    steps = LESSON_STEPS
+    weights = init.mlp(problems.STAGE_INIT["mlp"], [problems.DIN, *problems.MLP_HIDDEN, problems.MLP_CLASSES])
+    trainer = build(weights, problems.STAGE_LR["mlp"])
+    steps = problems.MLP_STEPS
     xs, ys = jnp.broadcast_to(x_train, (steps, *x_train.shape)), jnp.broadcast_to(y_train, (steps, *y_train.shape))
     trainer, losses = train(trainer, xs, ys)
-    print(f"loss {losses[0]:.4f} -> {losses[-1]:.4f} after {steps} steps")
-    accuracy = jnp.mean(jnp.argmax(predict(trainer, x_test), axis=1) == y_test)  # 4. test on held-out rows
+    print(f"loss {float(losses[0]):.4f} -> {float(losses[-1]):.4f} after {steps} steps")
+    # 4. test on held-out rows: the predicted class is the largest logit
+    accuracy = float(jnp.mean(jnp.argmax(predict(trainer, x_test), axis=1) == y_test))
     print(f"test accuracy {accuracy:.3f} on {len(y_test)} held-out samples")
 
 

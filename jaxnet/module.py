@@ -10,7 +10,7 @@ import numpy as np
 from flax import nnx
 
 from jaxnet.loop import scan_steps
-from jaxnet.optim import B1, B2, EPS, adam
+from jaxnet.optim import adam
 from jaxnet.state import export_adam, export_linear, linear_grads, load_adam, load_linear
 from netdata import init, problems
 
@@ -33,7 +33,7 @@ def build(weights: dict[str, np.ndarray], lr: float, device=None) -> Trainer:
     din, dout = weights["w"].shape
     model = MyOneLayerNet(din, dout, weights["w"].dtype, rngs=nnx.Rngs(0))
     load_linear(model.linear, weights)
-    optimizer = nnx.Optimizer(model, adam(lr, B1, B2, EPS), wrt=nnx.Param)
+    optimizer = adam(model, lr)
     load_adam(optimizer, weights, path=("linear",))
     return Trainer(model, optimizer)
 
@@ -46,21 +46,26 @@ def mse(model: MyOneLayerNet, x: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.mean((model(x) - y) ** 2)
 
 
+def loss_of(trainer: Trainer, x: jax.Array, y: jax.Array) -> jax.Array:
+    """The loss alone: a forward pass, no gradient."""
+    return mse(trainer.model, x, y)
+
+
 def loss_and_grads(trainer: Trainer, x: jax.Array, y: jax.Array):
     loss, grads = nnx.value_and_grad(mse)(trainer.model, x, y)
     return loss, linear_grads(grads["linear"])
 
 
 # 3. Train: the same calls as the optim stage; only the model's definition changed.
-def train_step(model: MyOneLayerNet, optimizer: nnx.Optimizer, x: jax.Array, y: jax.Array) -> jax.Array:
-    loss, grads = nnx.value_and_grad(mse)(model, x, y)
-    optimizer.update(model, grads)
-    return loss
+def train_step(trainer: Trainer, x: jax.Array, y: jax.Array) -> tuple[Trainer, jax.Array]:
+    loss, grads = nnx.value_and_grad(mse)(trainer.model, x, y)
+    trainer.optimizer.update(trainer.model, grads)
+    return trainer, loss
 
 
 def train(trainer: Trainer, xs: jax.Array, ys: jax.Array) -> tuple[Trainer, jax.Array]:
     """One step per leading index of xs (K, B, Din) and ys (K, B, Dout), in one compiled scan."""
-    return trainer, scan_steps(train_step, (trainer.model, trainer.optimizer), xs, ys)
+    return scan_steps(train_step, trainer, xs, ys)
 
 
 def export(trainer: Trainer) -> dict[str, np.ndarray]:
@@ -69,11 +74,13 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 
 def main() -> None:
     x, y = problems.lecture(seed=0)  # 2. load the data
-    trainer = build(init.linear("flax", problems.DIN, problems.DOUT), problems.LECTURE_LR)
+    weights = init.linear(problems.STAGE_INIT["module"], problems.DIN, problems.DOUT)
+    trainer = build(weights, problems.LECTURE_LR)
     steps = problems.LECTURE_STEPS
     trainer, losses = train(trainer, jnp.broadcast_to(x, (steps, *x.shape)), jnp.broadcast_to(y, (steps, *y.shape)))
-    print(f"loss {losses[0]:.4f} -> {losses[-1]:.4f} after {steps} steps")
-    print("4. test, forward pass with the trained weights:", predict(trainer, x[:3]).tolist())
+    print(f"loss {float(losses[0]):.4f} -> {float(losses[-1]):.4f} after {steps} steps")
+    rows = predict(trainer, x[:3]).tolist()  # 4. test: a forward pass with the trained weights
+    print("4. test, predictions for the first 3 rows:", [[round(v, 4) for v in row] for row in rows])
 
 
 if __name__ == "__main__":

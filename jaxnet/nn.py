@@ -38,22 +38,28 @@ def mse(model: nnx.Linear, x: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.mean((model(x) - y) ** 2)
 
 
+def loss_of(trainer: Trainer, x: jax.Array, y: jax.Array) -> jax.Array:
+    """The loss alone: a forward pass, no gradient."""
+    return mse(trainer.model, x, y)
+
+
 def loss_and_grads(trainer: Trainer, x: jax.Array, y: jax.Array):
     loss, grads = nnx.value_and_grad(mse)(trainer.model, x, y)
     return loss, linear_grads(grads)
 
 
-# 3. Train: gradients of the Param variables, then p - lr * g over the whole parameter tree.
-def train_step(model: nnx.Linear, x: jax.Array, y: jax.Array, lr: jax.Array) -> jax.Array:
-    loss, grads = nnx.value_and_grad(mse)(model, x, y)
-    params = nnx.state(model, nnx.Param)
-    nnx.update(model, jax.tree.map(lambda p, g: p - lr * g, params, grads))
-    return loss
+# 3. Train: value_and_grad gives each Param's gradient, then p - lr * g over the whole parameter tree.
+def train_step(trainer: Trainer, x: jax.Array, y: jax.Array) -> tuple[Trainer, jax.Array]:
+    loss, grads = nnx.value_and_grad(mse)(trainer.model, x, y)
+    params = nnx.state(trainer.model, nnx.Param)
+    # NNX objects change in place; the step still returns the trainer, as every JAX stage's step does.
+    nnx.update(trainer.model, jax.tree.map(lambda p, g: p - trainer.lr * g, params, grads))
+    return trainer, loss
 
 
 def train(trainer: Trainer, xs: jax.Array, ys: jax.Array) -> tuple[Trainer, jax.Array]:
     """One step per leading index of xs (K, B, Din) and ys (K, B, Dout), in one compiled scan."""
-    return trainer, scan_steps(train_step, (trainer.model,), xs, ys, trainer.lr)
+    return scan_steps(train_step, trainer, xs, ys)
 
 
 def export(trainer: Trainer) -> dict[str, np.ndarray]:
@@ -62,11 +68,13 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 
 def main() -> None:
     x, y = problems.lecture(seed=0)  # 2. load the data
-    trainer = build(init.linear("flax", problems.DIN, problems.DOUT), problems.LECTURE_LR)
+    weights = init.linear(problems.STAGE_INIT["nn"], problems.DIN, problems.DOUT)
+    trainer = build(weights, problems.LECTURE_LR)
     steps = problems.LECTURE_STEPS
     trainer, losses = train(trainer, jnp.broadcast_to(x, (steps, *x.shape)), jnp.broadcast_to(y, (steps, *y.shape)))
-    print(f"loss {losses[0]:.4f} -> {losses[-1]:.4f} after {steps} steps")
-    print("4. test, forward pass with the trained weights:", predict(trainer, x[:3]).tolist())
+    print(f"loss {float(losses[0]):.4f} -> {float(losses[-1]):.4f} after {steps} steps")
+    rows = predict(trainer, x[:3]).tolist()  # 4. test: a forward pass with the trained weights
+    print("4. test, predictions for the first 3 rows:", [[round(v, 4) for v in row] for row in rows])
 
 
 if __name__ == "__main__":

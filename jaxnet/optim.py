@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -15,20 +14,29 @@ from flax import nnx
 from jaxnet.loop import scan_steps
 from jaxnet.state import export_adam, export_linear, linear_grads, load_adam, load_linear
 from netdata import init, problems
-
-B1, B2, EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults; Optax's match, spelled out anyway
+from netdata.problems import BETAS, EPS
 
 
 @functools.lru_cache
-def adam(lr: float, b1: float, b2: float, eps: float) -> optax.GradientTransformation:
-    """One transformation object per setting: it is part of the compiled program's cache key, so
-    a rebuilt model (a resumed run, the next chunk) reuses the program instead of recompiling."""
-    return optax.adam(lr, b1=b1, b2=b2, eps=eps)
+def _adam(b1: float, b2: float, eps: float) -> optax.GradientTransformation:
+    """optax.adam with its learning rate a value in the optimizer's state (inject_hyperparams), not a
+    constant of the compiled program. The transformation object is part of the program's cache key, so
+    there is one per setting and none per lr: a new lr or a rebuilt model (a resumed run) reuses the
+    program. The betas and eps stay Python constants, as torch's are: traced float32 betas round 1 - b1."""
+    return optax.inject_hyperparams(optax.adam, static_args=("b1", "b2", "eps", "eps_root"))(
+        learning_rate=0.0, b1=b1, b2=b2, eps=eps)
 
 
 class Trainer(NamedTuple):
     model: nnx.Linear
     optimizer: nnx.Optimizer
+
+
+def adam(model: nnx.Module, lr: float) -> nnx.Optimizer:
+    """`nnx.Optimizer(model, optax.adam(lr))`, with lr set in the state, where the compiled step reads it."""
+    optimizer = nnx.Optimizer(model, _adam(*BETAS, EPS), wrt=nnx.Param)
+    optimizer.opt_state.hyperparams["learning_rate"][...] = lr
+    return optimizer
 
 
 # 1. Define the model and its optimizer. `weights` may also hold Adam state to resume from.
@@ -37,7 +45,7 @@ def build(weights: dict[str, np.ndarray], lr: float, device=None) -> Trainer:
     dtype = weights["w"].dtype
     model = nnx.Linear(din, dout, dtype=dtype, param_dtype=dtype, rngs=nnx.Rngs(0))
     load_linear(model, weights)
-    optimizer = nnx.Optimizer(model, adam(lr, B1, B2, EPS), wrt=nnx.Param)
+    optimizer = adam(model, lr)
     load_adam(optimizer, weights)
     return Trainer(model, optimizer)
 
@@ -50,21 +58,26 @@ def mse(model: nnx.Linear, x: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.mean((model(x) - y) ** 2)  # = torch's mse_loss (mean over all elements)
 
 
+def loss_of(trainer: Trainer, x: jax.Array, y: jax.Array) -> jax.Array:
+    """The loss alone: a forward pass, no gradient."""
+    return mse(trainer.model, x, y)
+
+
 def loss_and_grads(trainer: Trainer, x: jax.Array, y: jax.Array):
     loss, grads = nnx.value_and_grad(mse)(trainer.model, x, y)
     return loss, linear_grads(grads)
 
 
 # 3. Train: value_and_grad replaces zero_grad + backward; optimizer.update replaces step().
-def train_step(model: nnx.Linear, optimizer: nnx.Optimizer, x: jax.Array, y: jax.Array) -> jax.Array:
-    loss, grads = nnx.value_and_grad(mse)(model, x, y)
-    optimizer.update(model, grads)
-    return loss
+def train_step(trainer: Trainer, x: jax.Array, y: jax.Array) -> tuple[Trainer, jax.Array]:
+    loss, grads = nnx.value_and_grad(mse)(trainer.model, x, y)
+    trainer.optimizer.update(trainer.model, grads)  # NNX objects change in place; the trainer is returned anyway
+    return trainer, loss
 
 
 def train(trainer: Trainer, xs: jax.Array, ys: jax.Array) -> tuple[Trainer, jax.Array]:
     """One step per leading index of xs (K, B, Din) and ys (K, B, Dout), in one compiled scan."""
-    return trainer, scan_steps(train_step, (trainer.model, trainer.optimizer), xs, ys)
+    return scan_steps(train_step, trainer, xs, ys)
 
 
 def export(trainer: Trainer) -> dict[str, np.ndarray]:
@@ -73,11 +86,13 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 
 def main() -> None:
     x, y = problems.lecture(seed=0)  # 2. load the data
-    trainer = build(init.linear("flax", problems.DIN, problems.DOUT), problems.LECTURE_LR)
+    weights = init.linear(problems.STAGE_INIT["optim"], problems.DIN, problems.DOUT)
+    trainer = build(weights, problems.LECTURE_LR)
     steps = problems.LECTURE_STEPS
     trainer, losses = train(trainer, jnp.broadcast_to(x, (steps, *x.shape)), jnp.broadcast_to(y, (steps, *y.shape)))
-    print(f"loss {losses[0]:.4f} -> {losses[-1]:.4f} after {steps} steps")
-    print("4. test, forward pass with the trained weights:", predict(trainer, x[:3]).tolist())
+    print(f"loss {float(losses[0]):.4f} -> {float(losses[-1]):.4f} after {steps} steps")
+    rows = predict(trainer, x[:3]).tolist()  # 4. test: a forward pass with the trained weights
+    print("4. test, predictions for the first 3 rows:", [[round(v, 4) for v in row] for row in rows])
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ def linear_grads(grads: nnx.State) -> dict[str, jnp.ndarray]:
 
 
 def _adam(optimizer: nnx.Optimizer):
-    return optimizer.opt_state[0]  # optax.adam = chain(scale_by_adam, scale_by_learning_rate)
+    # inject_hyperparams(optax.adam): its inner state is chain(scale_by_adam, scale_by_learning_rate)'s;
+    # its hyperparams (the lr) are settings, not state to carry over: build() sets them.
+    return optimizer.opt_state.inner_state[0]
 
 
 def paths(path: tuple = (), prefix: str = "") -> dict[str, tuple]:
@@ -69,4 +71,5 @@ def load_adam_at(optimizer: nnx.Optimizer, state: dict[str, np.ndarray], where: 
         _at(adam.mu, path)[...] = array(state[f"adam.mu.{name}"])
         _at(adam.nu, path)[...] = array(state[f"adam.nu.{name}"])
     adam.count[...] = int(state["adam.step"])
+    optimizer.opt_state.count[...] = int(state["adam.step"])  # inject_hyperparams' own step count
     optimizer.step[...] = int(state["adam.step"])

@@ -98,9 +98,9 @@ class Backend:
     def loss(self, trainer, x: np.ndarray, y: np.ndarray) -> float:
         dtype = np.dtype(self.cfg.dtype)
         y = np.asarray(y) if y.ndim == 1 else np.asarray(y, dtype)
-        loss, _ = self.stage.loss_and_grads(self._here(trainer), device.array(np.asarray(x, dtype), self.dev),
-                                            device.array(y, self.dev))
-        return float(loss)
+        # A forward pass only: no gradients.
+        return float(self.stage.loss_of(self._here(trainer), device.array(np.asarray(x, dtype), self.dev),
+                                        device.array(y, self.dev)))
 
     def predict(self, trainer, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.stage.predict(self._here(trainer), device.array(np.asarray(x), self.dev)))

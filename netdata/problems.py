@@ -1,13 +1,25 @@
-"""Step 2 of the lecture, "load the data": the seeded (x, y) every stage trains on, in NumPy."""
+"""Step 2 of the lecture, "load the data": the seeded (x, y) every stage trains on, and the lessons' constants."""
 
 from __future__ import annotations
 
 import numpy as np
 
+# The one home of every lesson constant: both frameworks' programs, the CLIs and the checks read them here.
 # The lecture's sizes: 64 samples, 4 input features, 2 outputs.
 N, DIN, DOUT = 64, 4, 2
 LECTURE_LR = 1e-6
 LECTURE_STEPS = 5000
+# Each stage's default learning rate. The lecture's 1e-6 stalls where the loss is a mean (nn: the gradient
+# is 1/128 of the summed one) and under Adam (each step moves a weight by at most lr, so 5e-3 in 5000 steps).
+STAGE_LR = {"manual": LECTURE_LR, "autograd": LECTURE_LR, "nn": 0.1, "optim": 1e-2, "module": 1e-2, "mlp": 1e-2}
+# Each stage's initial weights (a netdata.init scheme), the same in both frameworks: manual and autograd
+# start from randn as the lecture does, the others from nn.Linear's default.
+STAGE_INIT = {"manual": "randn", "autograd": "randn", "nn": "torch", "optim": "torch", "module": "torch",
+              "mlp": "torch"}
+# Adam's settings: torch.optim.Adam's defaults, which Optax's match; spelled out so both sides say them.
+BETAS, EPS = (0.9, 0.999), 1e-8
+# The MLP lesson and the MLP equivalence check: two hidden layers put a ReLU between Linears twice.
+MLP_HIDDEN, MLP_CLASSES, MLP_STEPS = (16, 16), 3, 500
 
 # Independent streams per purpose, so asking for weights never shifts the data (and vice versa).
 DATA_STREAM, WEIGHT_STREAM, ORDER_STREAM, TRUTH_STREAM = 0, 1, 2, 3

@@ -12,35 +12,49 @@ from torchnet.device import numpy, tensor
 
 
 class Trainer(NamedTuple):
-    w: torch.Tensor  # (Din, Dout), requires_grad: the lecture forgot this flag
+    params: dict[str, torch.Tensor]  # {'w': (Din, Dout)}, requires_grad: the lecture forgot this flag
     lr: float
 
 
 # 1. Define the model: the same y_pred = x @ w, but w records the operations done with it.
 def build(weights: dict[str, np.ndarray], lr: float, device: str | torch.device = "cpu") -> Trainer:
-    return Trainer(w=tensor(weights["w"], device).clone().requires_grad_(True), lr=lr)
+    return Trainer(params={"w": tensor(weights["w"], device).clone().requires_grad_(True)}, lr=lr)
+
+
+def forward(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    return x.mm(params["w"])  # (N, Dout)
+
+
+def loss_fn(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return 0.5 * (forward(params, x) - y).pow(2).sum()
 
 
 def predict(trainer: Trainer, x: torch.Tensor) -> torch.Tensor:
-    return x.mm(trainer.w)  # (N, Dout)
+    return forward(trainer.params, x)
 
 
 # 3. Train: forward pass -> loss; loss.backward() fills w.grad; update outside the graph.
+def loss_of(trainer: Trainer, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The loss alone: a forward pass, no gradient."""
+    return loss_fn(trainer.params, x, y)
+
+
 def loss_and_grads(trainer: Trainer, x: torch.Tensor, y: torch.Tensor):
-    loss = 0.5 * (predict(trainer, x) - y).pow(2).sum()
+    loss = loss_fn(trainer.params, x, y)
     loss.backward()
-    grad_w = trainer.w.grad.clone()
-    trainer.w.grad.zero_()  # backward() adds into .grad; clear it so the next call starts at 0
-    return loss.detach(), {"w": grad_w}
+    grads = {k: p.grad.clone() for k, p in trainer.params.items()}
+    for p in trainer.params.values():
+        p.grad.zero_()  # backward() adds into .grad; clear it so the next call starts at 0
+    return loss.detach(), grads
 
 
 def train_step(trainer: Trainer, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    loss = 0.5 * (predict(trainer, x) - y).pow(2).sum()
+    loss = loss_fn(trainer.params, x, y)
     loss.backward()
-    w = trainer.w
     with torch.no_grad():  # the update itself must not become part of the graph
-        w -= trainer.lr * w.grad
-        w.grad.zero_()
+        for p in trainer.params.values():
+            p -= trainer.lr * p.grad
+            p.grad.zero_()
     return loss.detach()
 
 
@@ -51,18 +65,20 @@ def train(trainer: Trainer, xs: torch.Tensor, ys: torch.Tensor):
 
 
 def export(trainer: Trainer) -> dict[str, np.ndarray]:
-    return {"w": numpy(trainer.w)}
+    return {"w": numpy(trainer.params["w"])}
 
 
 def main() -> None:
     x, y = problems.lecture(seed=0)  # 2. load the data
-    trainer = build(init.linear("randn", problems.DIN, problems.DOUT, bias=False), problems.LECTURE_LR)
+    weights = init.linear(problems.STAGE_INIT["autograd"], problems.DIN, problems.DOUT, bias=False)
+    trainer = build(weights, problems.LECTURE_LR)
     x, y = tensor(x), tensor(y)
     steps = problems.LECTURE_STEPS
     trainer, losses = train(trainer, x.expand(steps, *x.shape), y.expand(steps, *y.shape))
     print(f"loss {losses[0].item():.4f} -> {losses[-1].item():.4f} after {steps} steps")
-    with torch.no_grad():  # 4. test: a forward pass with the trained w, no graph needed
-        print("predictions:", predict(trainer, x[:3]).tolist())
+    with torch.no_grad():  # 4. test: a forward pass with the trained weights, no graph needed
+        rows = predict(trainer, x[:3]).tolist()
+    print("4. test, predictions for the first 3 rows:", [[round(v, 4) for v in row] for row in rows])
 
 
 if __name__ == "__main__":

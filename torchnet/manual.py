@@ -26,6 +26,11 @@ def predict(trainer: Trainer, x: torch.Tensor) -> torch.Tensor:
 
 
 # 3. Train: forward pass -> loss; backward pass written out by hand -> gradient; gradient descent.
+def loss_of(trainer: Trainer, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The loss alone: a forward pass, no gradient."""
+    return 0.5 * (predict(trainer, x) - y).pow(2).sum()
+
+
 def loss_and_grads(trainer: Trainer, x: torch.Tensor, y: torch.Tensor):
     y_pred = predict(trainer, x)
     loss = 0.5 * (y_pred - y).pow(2).sum()
@@ -54,12 +59,14 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 def main() -> None:
     """The lecture's program: 64 x 4 -> 2, lr 1e-6, 5000 steps, standard-normal start."""
     x, y = problems.lecture(seed=0)  # 2. load the data
-    trainer = build(init.linear("randn", problems.DIN, problems.DOUT, bias=False), problems.LECTURE_LR)
+    weights = init.linear(problems.STAGE_INIT["manual"], problems.DIN, problems.DOUT, bias=False)
+    trainer = build(weights, problems.LECTURE_LR)
     x, y = tensor(x), tensor(y)
     steps = problems.LECTURE_STEPS
     trainer, losses = train(trainer, x.expand(steps, *x.shape), y.expand(steps, *y.shape))
     print(f"loss {losses[0].item():.4f} -> {losses[-1].item():.4f} after {steps} steps")
-    print("4. test, forward pass with the trained w:", predict(trainer, x[:3]).tolist())
+    rows = predict(trainer, x[:3]).tolist()  # 4. test: a forward pass with the trained weights
+    print("4. test, predictions for the first 3 rows:", [[round(v, 4) for v in row] for row in rows])
 
 
 if __name__ == "__main__":

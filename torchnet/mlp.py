@@ -10,11 +10,8 @@ import torch.nn.functional as F
 
 from netdata import init, problems
 from torchnet.device import tensor
-from torchnet.optim import BETAS, EPS
+from torchnet.optim import adam
 from torchnet.state import export_adam_params, export_linear, linear_grads, load_adam_params, load_linear, named
-
-HIDDEN = [16, 16]  # the lesson's hidden widths; build() reads the real ones from the weights
-LESSON_CLASSES, LESSON_LR, LESSON_STEPS = 3, 1e-2, 500
 
 
 # 1. Define the model: Linear layers with a ReLU between each pair, none after the last.
@@ -47,7 +44,7 @@ def build(weights: dict[str, np.ndarray], lr: float, device: str | torch.device 
     model = MLP(init.mlp_sizes(weights)).to(device=device, dtype=torch.from_numpy(weights["layers.0.w"]).dtype)
     for i, layer in enumerate(model.layers):
         load_linear(layer, _layer(weights, i))
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=BETAS, eps=EPS)
+    optimizer = adam(model, lr)
     load_adam_params(optimizer, _params(model), weights)
     return Trainer(model, optimizer)
 
@@ -56,9 +53,18 @@ def predict(trainer: Trainer, x: torch.Tensor) -> torch.Tensor:
     return trainer.model(x)  # (N, C) logits
 
 
+def cross_entropy(model: MLP, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(model(x), labels)  # mean over the batch of -log softmax(logits)[label]
+
+
+def loss_of(trainer: Trainer, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The loss alone: a forward pass, no gradient."""
+    return cross_entropy(trainer.model, x, labels)
+
+
 def loss_and_grads(trainer: Trainer, x: torch.Tensor, labels: torch.Tensor):
     trainer.optimizer.zero_grad()
-    loss = F.cross_entropy(trainer.model(x), labels)  # mean over the batch of -log softmax[label]
+    loss = cross_entropy(trainer.model, x, labels)
     loss.backward()
     grads = {}
     for i, layer in enumerate(trainer.model.layers):
@@ -69,7 +75,7 @@ def loss_and_grads(trainer: Trainer, x: torch.Tensor, labels: torch.Tensor):
 # 3. Train: the same four calls as every stage since optim; only the model and the loss changed.
 def train_step(trainer: Trainer, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     trainer.optimizer.zero_grad()
-    loss = F.cross_entropy(trainer.model(x), labels)
+    loss = cross_entropy(trainer.model, x, labels)
     loss.backward()
     trainer.optimizer.step()
     return loss.detach()
@@ -91,16 +97,19 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    x, labels = problems.classification(seed=0, n=2 * problems.N, classes=LESSON_CLASSES)  # 2. load the data
+    x, labels = problems.classification(seed=0, n=2 * problems.N, classes=problems.MLP_CLASSES)  # 2. load the data
     x, labels = tensor(x), tensor(labels)
     (x_train, x_test), (y_train, y_test) = x.chunk(2), labels.chunk(2)  # the second half is never trained on
-    trainer = build(init.mlp("torch", [problems.DIN, *HIDDEN, LESSON_CLASSES]), LESSON_LR)
-    steps = LESSON_STEPS
-    trainer, losses = train(trainer, x_train.expand(steps, *x_train.shape), y_train.expand(steps, *y_train.shape))
+    weights = init.mlp(problems.STAGE_INIT["mlp"], [problems.DIN, *problems.MLP_HIDDEN, problems.MLP_CLASSES])
+    trainer = build(weights, problems.STAGE_LR["mlp"])
+    steps = problems.MLP_STEPS
+    xs, ys = x_train.expand(steps, *x_train.shape), y_train.expand(steps, *y_train.shape)
+    trainer, losses = train(trainer, xs, ys)
     print(f"loss {losses[0].item():.4f} -> {losses[-1].item():.4f} after {steps} steps")
     with torch.no_grad():  # 4. test on held-out rows: the predicted class is the largest logit
         accuracy = (predict(trainer, x_test).argmax(dim=1) == y_test).double().mean().item()
     print(f"test accuracy {accuracy:.3f} on {len(y_test)} held-out samples")
+
 
 if __name__ == "__main__":
     main()

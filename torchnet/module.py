@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from netdata import init, problems
 from torchnet.device import tensor
-from torchnet.optim import BETAS, EPS
+from torchnet.optim import adam
 from torchnet.state import export_adam, export_linear, linear_grads, load_adam, load_linear
 
 
@@ -33,7 +33,7 @@ def build(weights: dict[str, np.ndarray], lr: float, device: str | torch.device 
     din, dout = weights["w"].shape
     model = MyOneLayerNet(din, dout).to(device=device, dtype=torch.from_numpy(weights["w"]).dtype)
     load_linear(model.linear, weights)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=BETAS, eps=EPS)
+    optimizer = adam(model, lr)
     load_adam(optimizer, model.linear, weights)
     return Trainer(model, optimizer)
 
@@ -42,9 +42,18 @@ def predict(trainer: Trainer, x: torch.Tensor) -> torch.Tensor:
     return trainer.model(x)
 
 
+def mse(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.mse_loss(model(x), y)  # the mean over all elements
+
+
+def loss_of(trainer: Trainer, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The loss alone: a forward pass, no gradient."""
+    return mse(trainer.model, x, y)
+
+
 def loss_and_grads(trainer: Trainer, x: torch.Tensor, y: torch.Tensor):
     trainer.optimizer.zero_grad()
-    loss = F.mse_loss(trainer.model(x), y)
+    loss = mse(trainer.model, x, y)
     loss.backward()
     return loss.detach(), {k: g.clone() for k, g in linear_grads(trainer.model.linear).items()}
 
@@ -52,7 +61,7 @@ def loss_and_grads(trainer: Trainer, x: torch.Tensor, y: torch.Tensor):
 # 3. Train: the same four calls as the optim stage; only the model's definition changed.
 def train_step(trainer: Trainer, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     trainer.optimizer.zero_grad()
-    loss = F.mse_loss(trainer.model(x), y)
+    loss = mse(trainer.model, x, y)
     loss.backward()
     trainer.optimizer.step()
     return loss.detach()
@@ -70,13 +79,15 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 
 def main() -> None:
     x, y = problems.lecture(seed=0)  # 2. load the data
-    trainer = build(init.linear("torch", problems.DIN, problems.DOUT), problems.LECTURE_LR)
+    weights = init.linear(problems.STAGE_INIT["module"], problems.DIN, problems.DOUT)
+    trainer = build(weights, problems.LECTURE_LR)
     x, y = tensor(x), tensor(y)
     steps = problems.LECTURE_STEPS
     trainer, losses = train(trainer, x.expand(steps, *x.shape), y.expand(steps, *y.shape))
     print(f"loss {losses[0].item():.4f} -> {losses[-1].item():.4f} after {steps} steps")
-    with torch.no_grad():  # 4. test
-        print("predictions:", predict(trainer, x[:3]).tolist())
+    with torch.no_grad():  # 4. test: a forward pass with the trained weights, no graph needed
+        rows = predict(trainer, x[:3]).tolist()
+    print("4. test, predictions for the first 3 rows:", [[round(v, 4) for v in row] for row in rows])
 
 
 if __name__ == "__main__":

@@ -30,17 +30,27 @@ def predict(trainer: Trainer, x: torch.Tensor) -> torch.Tensor:
     return trainer.model(x)  # (N, Dout)
 
 
-# 3. Train: mse_loss is the mean over all N * Dout elements, unlike the manual stage's 0.5 * sum.
+def mse(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    # mse_loss is the mean over all N * Dout elements, unlike the manual stage's 0.5 * sum.
+    return F.mse_loss(model(x), y)
+
+
+def loss_of(trainer: Trainer, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The loss alone: a forward pass, no gradient."""
+    return mse(trainer.model, x, y)
+
+
 def loss_and_grads(trainer: Trainer, x: torch.Tensor, y: torch.Tensor):
     trainer.model.zero_grad()
-    loss = F.mse_loss(predict(trainer, x), y)
+    loss = mse(trainer.model, x, y)
     loss.backward()
     return loss.detach(), {k: g.clone() for k, g in linear_grads(trainer.model[0]).items()}
 
 
+# 3. Train: backward() fills each parameter's .grad, then p -= lr * grad for every parameter.
 def train_step(trainer: Trainer, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     trainer.model.zero_grad()
-    loss = F.mse_loss(trainer.model(x), y)
+    loss = mse(trainer.model, x, y)
     loss.backward()
     with torch.no_grad():  # the lecture's loop, with the missing ':' restored
         for param in trainer.model.parameters():
@@ -60,13 +70,15 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 
 def main() -> None:
     x, y = problems.lecture(seed=0)  # 2. load the data
-    trainer = build(init.linear("torch", problems.DIN, problems.DOUT), problems.LECTURE_LR)
+    weights = init.linear(problems.STAGE_INIT["nn"], problems.DIN, problems.DOUT)
+    trainer = build(weights, problems.LECTURE_LR)
     x, y = tensor(x), tensor(y)
     steps = problems.LECTURE_STEPS
     trainer, losses = train(trainer, x.expand(steps, *x.shape), y.expand(steps, *y.shape))
     print(f"loss {losses[0].item():.4f} -> {losses[-1].item():.4f} after {steps} steps")
-    with torch.no_grad():  # 4. test
-        print("predictions:", predict(trainer, x[:3]).tolist())
+    with torch.no_grad():  # 4. test: a forward pass with the trained weights, no graph needed
+        rows = predict(trainer, x[:3]).tolist()
+    print("4. test, predictions for the first 3 rows:", [[round(v, 4) for v in row] for row in rows])
 
 
 if __name__ == "__main__":

@@ -109,7 +109,8 @@ class Backend:
         mine = (self.parallel.lo, self.parallel.hi) if self.parallel else None
         order = SharedOrder(self.cfg.seed, self.data.n, self.batch, start, steps, mine)
         loader = DataLoader(self.rows, batch_sampler=order, collate_fn=lambda batch: batch)
-        losses = torch.stack([self.stage.train_step(trainer, x, y) for x, y in loader])
+        xs, ys = zip(*loader)  # the chunk's batches, as the JAX backend gathers them before its scan
+        trainer, losses = self.stage.train(trainer, xs, ys)
         if self.parallel:
             losses = self.parallel.mean(losses)
         return trainer, device.numpy(losses)  # one device sync per chunk, not per step
@@ -120,8 +121,8 @@ class Backend:
     def loss(self, trainer, x: np.ndarray, y: np.ndarray) -> float:
         x = device.tensor(np.asarray(x), self.where).to(self.dtype)
         y = device.tensor(np.asarray(y), self.where)
-        loss, _ = self.stage.loss_and_grads(self._here(trainer), x, y if y.ndim == 1 else y.to(self.dtype))
-        return float(loss)
+        with torch.no_grad():  # a forward pass only: no graph, no gradients
+            return float(self.stage.loss_of(self._here(trainer), x, y if y.ndim == 1 else y.to(self.dtype)))
 
     def predict(self, trainer, x: np.ndarray) -> np.ndarray:
         with torch.no_grad():

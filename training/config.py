@@ -12,14 +12,11 @@ from training import cli
 from netdata.errors import InputError
 
 STAGES = ("manual", "autograd", "nn", "optim", "module", "mlp")
-# The lecture's lr 1e-6 stalls where the loss is a mean (nn: the gradient is 1/128 of the summed
-# one) and under Adam (each step moves a weight by at most lr, so 5e-3 in 5000 steps). There the
-# default learns instead; `--preset seed` restores the lecture's values exactly.
-DEFAULT_LR = {"manual": 1e-6, "autograd": 1e-6, "nn": 0.1, "optim": 1e-2, "module": 1e-2, "mlp": 1e-2}
+# Per-stage lr and initial weights: netdata.problems.STAGE_LR and STAGE_INIT; `--preset seed`
+# restores the lecture's values exactly.
 DEFAULT_STEPS = {"mlp": 1000}  # longer float32 runs drift apart enough to flip a digits prediction
 DEFAULT_DATA = {"mlp": "iris"}
-# manual/autograd start from randn as the lecture does; the others from nn.Linear's own default.
-DEFAULT_INIT = {"manual": "randn", "autograd": "randn"}
+DEFAULT_HIDDEN = [64, 64]  # the CLIs' mlp on real data (digits: 64 inputs, 10 classes); the lesson's is smaller
 SEED_PRESET = {"lr": problems.LECTURE_LR, "steps": problems.LECTURE_STEPS, "data": "seed"}
 # Flags that change what is computed: a resumed run refuses a different value for any of them.
 FIXED_ON_RESUME = ("stage", "data", "target", "init", "batch_size", "seed", "dtype", "hidden", "lr", "test_fraction")
@@ -29,13 +26,13 @@ FIXED_ON_RESUME = ("stage", "data", "target", "init", "batch_size", "seed", "dty
 class RunConfig:
     stage: str = "module"
     steps: int = problems.LECTURE_STEPS
-    lr: float = 1e-2
+    lr: float = problems.STAGE_LR["module"]
     batch_size: int | None = None  # None: the whole data set every step, as in the lecture
     seed: int = 0
     data: str = "seed"
     target: str | None = None
-    init: str = "torch"
-    hidden: list[int] = field(default_factory=lambda: [64, 64])
+    init: str = problems.STAGE_INIT["module"]
+    hidden: list[int] = field(default_factory=lambda: list(DEFAULT_HIDDEN))
     test_fraction: float = 0.3  # 45 of iris's 150 rows: 30 made one split's 3 hard flowers a 10% swing
     device: str = "auto"
     dtype: str = "float32"
@@ -129,8 +126,8 @@ def resolve(args: argparse.Namespace, resumed: RunConfig | None = None) -> RunCo
                              f"drop the flag or start a new run with --out")
         return dataclasses.replace(resumed, **typed)
     stage = typed.get("stage", RunConfig.stage)
-    base = {"stage": stage, "lr": DEFAULT_LR[stage], "steps": DEFAULT_STEPS.get(stage, problems.LECTURE_STEPS),
-            "data": DEFAULT_DATA.get(stage, "seed"), "init": DEFAULT_INIT.get(stage, "torch")}
+    base = {"stage": stage, "lr": problems.STAGE_LR[stage], "steps": DEFAULT_STEPS.get(stage, problems.LECTURE_STEPS),
+            "data": DEFAULT_DATA.get(stage, "seed"), "init": problems.STAGE_INIT[stage]}
     if args.preset == "seed":
         base |= SEED_PRESET
     return RunConfig(**(base | typed))

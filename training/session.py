@@ -81,7 +81,7 @@ def save_state(run: Run, state: dict[str, np.ndarray], step: int, framework: str
     runfolder.write_json(run.folder / runfolder.CONFIG, run.config.to_json())
 
 
-def train(run: Run, data: Data, backend: Backend, progress=None) -> dict:
+def train(run: Run, data: Data, backend: Backend, progress=None) -> tuple[dict, object]:
     """Train run.config.steps in chunks; returns metrics. Raises Diverged after saving the last good state."""
     cfg = run.config
     stride = max(1, math.ceil(cfg.steps / CURVE_POINTS))

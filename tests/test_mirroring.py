@@ -1,0 +1,66 @@
+"""Twin stage files mirror each other: the same public names and parameters, and programs that print the same lines."""
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+from equivalence.stages import STAGES
+from jaxnet import device
+from netdata import problems
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def public_api(path: Path) -> list[tuple[str, tuple[str, ...]]]:
+    """Top-level public functions with their parameter names, and classes with their NamedTuple fields, in order."""
+    out = []
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) or node.name.startswith("_"):
+            continue
+        if isinstance(node, ast.FunctionDef):
+            a = node.args
+            params = [p.arg for p in (*a.posonlyargs, *a.args)]
+            params += [f"*{a.vararg.arg}"] if a.vararg else []
+            params += [p.arg for p in a.kwonlyargs] + ([f"**{a.kwarg.arg}"] if a.kwarg else [])
+            out.append((node.name, tuple(params)))
+        else:
+            fields = [s.target.id for s in node.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)]
+            out.append((f"class {node.name}", tuple(fields)))
+    return out
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_twin_stage_files_define_the_same_public_functions_with_the_same_parameters(stage):
+    torch_api, jax_api = public_api(ROOT / "torchnet" / f"{stage}.py"), public_api(ROOT / "jaxnet" / f"{stage}.py")
+    assert torch_api == jax_api
+    names = [name for name, _ in torch_api]
+    assert {"build", "predict", "loss_of", "loss_and_grads", "train_step", "train", "export", "main"} <= set(names)
+    assert dict(torch_api)["train_step"][:2] == ("trainer", "x")  # (trainer, x, y or labels)
+
+
+def test_the_api_reader_sees_a_renamed_parameter(tmp_path):
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a.write_text("def train_step(trainer, x, y):\n    pass\n_private = 1\n")
+    b.write_text("def train_step(model, x, y):\n    pass\n")
+    assert public_api(a) == [("train_step", ("trainer", "x", "y"))]
+    assert public_api(a) != public_api(b)
+
+
+def printed(capsys, module: str) -> list[str]:
+    importlib.import_module(module).main()
+    return capsys.readouterr().out.splitlines()
+
+
+# Fewer steps than the programs' own 5000 and 500, so the test stays cheap; 300 lecture steps is the shape
+# tests/test_stages_learn.py trains, so JAX compiles each linear stage's scan once for both files.
+@pytest.mark.parametrize("stage", STAGES)
+def test_twin_programs_start_from_the_same_weights_and_print_the_same_lines(stage, capsys, monkeypatch):
+    monkeypatch.setattr(problems, "LECTURE_STEPS", 300)
+    monkeypatch.setattr(problems, "MLP_STEPS", 200)
+    torch_lines = printed(capsys, f"torchnet.{stage}")
+    with device.context():  # float32 matmuls at "highest" precision, as jaxnet's `python -m` runs it
+        jax_lines = printed(capsys, f"jaxnet.{stage}")
+    assert len(torch_lines) == 2 and torch_lines[0].startswith("loss ")
+    assert jax_lines == torch_lines

@@ -16,8 +16,8 @@ SKIPPED_BUFFERS = ("num_batches_tracked",)  # a counter, not arithmetic (momentu
 
 def torch_arrays(module: nn.Module) -> dict[str, np.ndarray]:
     """A leaf's parameters and buffers by local name, as NumPy."""
-    out = {k: v.detach().cpu().numpy() for k, v in module.named_parameters()}
-    out.update({k: v.detach().cpu().numpy() for k, v in module.named_buffers()
+    out = {k: v.detach().cpu().numpy().copy() for k, v in module.named_parameters()}
+    out.update({k: v.detach().cpu().numpy().copy() for k, v in module.named_buffers()
                 if v is not None and k.split(".")[-1] not in SKIPPED_BUFFERS})
     return out
 

@@ -1,0 +1,242 @@
+"""Read both models' settings, before any number is computed, and name the known default mismatches."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import torch.nn as nn
+from flax import nnx
+
+from .match import Pair, canonical, pairs
+
+
+class Finding(NamedTuple):
+    path: str  # the torch name
+    option: str
+    torch: Any
+    flax: Any
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '(root)'}: {self.option}: torch {self.torch!r}, flax {self.flax!r}; fix: {self.fix}"
+
+
+def _pairs2(seq) -> tuple:
+    return tuple(tuple(int(v) for v in p) for p in seq)
+
+
+def _norm_eps(p: Pair, t_eps, f_eps, out: list, option="eps/epsilon") -> None:
+    if t_eps is None or f_eps != t_eps:
+        out.append(Finding(p.torch_name, option, t_eps, f_eps,
+                           f"{type(p.nnx_module).__name__}(..., epsilon={t_eps})" if t_eps is not None else
+                           "give torch an explicit eps (None means finfo(dtype).eps) and flax the same epsilon"))
+
+
+def _tuple(v, n: int) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
+
+
+def _conv_padding(t: nn.Module, f: nnx.Module, n: int):
+    """Both paddings as explicit (lo, hi) pairs, or a readable string when one side depends on the input size."""
+    k, d, s = _tuple(t.kernel_size, n), _tuple(t.dilation, n), _tuple(t.stride, n)
+    tp = t.padding
+    if tp == "valid":
+        tp = ((0, 0),) * n
+    elif tp == "same":
+        tp = tuple(((ki - 1) * di // 2, (ki - 1) * di - (ki - 1) * di // 2) for ki, di in zip(k, d))
+    else:
+        tp = tuple((p, p) for p in _tuple(tp, n))
+    fp = f.padding
+    if isinstance(fp, str):
+        if fp.upper() == "VALID":
+            fp = ((0, 0),) * n
+        elif fp.upper() == "SAME" and all(si == 1 for si in s):
+            fp = tuple(((ki - 1) * di // 2, (ki - 1) * di - (ki - 1) * di // 2) for ki, di in zip(k, d))
+        else:
+            fp = f"{fp!r} (pads by input size; stride {s[0]} pads (0, 1) on even sizes)"
+    elif isinstance(fp, int):
+        fp = ((fp, fp),) * n
+    else:
+        fp = tuple((p, p) if isinstance(p, int) else tuple(p) for p in fp)
+        fp = _pairs2(fp)
+    return tp, fp
+
+
+def _conv(p: Pair, out: list) -> None:
+    t, f = p.torch_module, p.nnx_module
+    n = len(t.kernel_size)
+    checks = [
+        ("kernel_size", _tuple(t.kernel_size, n), _tuple(f.kernel_size, n), "kernel_size=..."),
+        ("stride/strides", _tuple(t.stride, n), _tuple(f.strides if f.strides is not None else 1, n),
+         f"strides={t.stride}"),
+        ("dilation/kernel_dilation", _tuple(t.dilation, n),
+         _tuple(f.kernel_dilation if f.kernel_dilation is not None else 1, n), f"kernel_dilation={t.dilation}"),
+        ("bias/use_bias", t.bias is not None, f.use_bias, f"use_bias={t.bias is not None}"),
+    ]
+    if isinstance(t, nn.modules.conv._ConvNd) and not t.transposed:
+        tp, fp = _conv_padding(t, f, n)
+        checks.append(("padding", tp, fp, f"padding={list(tp)}"))
+        checks.append(("groups/feature_group_count", t.groups, f.feature_group_count,
+                       f"feature_group_count={t.groups}"))
+        if t.padding_mode != "zeros":
+            checks.append(("padding_mode", t.padding_mode, "zeros", "pad by hand (jnp.pad mode) before a VALID conv"))
+    for option, tv, fv, fix in checks:
+        if tv != fv:
+            out.append(Finding(p.torch_name, option, tv, fv, fix))
+
+
+def _batchnorm(p: Pair, out: list) -> None:
+    t, f = p.torch_module, p.nnx_module
+    _norm_eps(p, t.eps, f.epsilon, out)
+    if t.momentum is None:
+        out.append(Finding(p.torch_name, "momentum", None, f.momentum,
+                           "torch momentum=None is a cumulative average, which flax lacks; give torch a number"))
+    elif abs(f.momentum - (1 - t.momentum)) > 1e-12:
+        out.append(Finding(p.torch_name, "momentum", t.momentum, f.momentum,
+                           f"momentum={1 - t.momentum:g} (flax weighs the old statistics: torch m is flax 1 - m)"))
+    if t.track_running_stats and type(f) is nnx.BatchNorm:
+        out.append(Finding(p.torch_name, "running_var", "unbiased (n-1)", "biased (n)",
+                           "after train-mode steps eval outputs drift; update var with n/(n-1) in a BatchNorm "
+                           "subclass (docs/port.md) or compare in eval mode"))
+    if f.axis != -1:
+        out.append(Finding(p.torch_name, "axis", 1, f.axis, "axis=-1 for channels-last input"))
+    if t.affine != (f.use_scale and f.use_bias):
+        out.append(Finding(p.torch_name, "affine/use_scale,use_bias", t.affine, (f.use_scale, f.use_bias),
+                           f"use_scale={t.affine}, use_bias={t.affine}"))
+
+
+def _layernorm(p: Pair, out: list) -> None:
+    t, f = p.torch_module, p.nnx_module
+    _norm_eps(p, t.eps, f.epsilon, out)
+    if t.elementwise_affine != f.use_scale:
+        out.append(Finding(p.torch_name, "elementwise_affine/use_scale", t.elementwise_affine, f.use_scale,
+                           f"use_scale={t.elementwise_affine}"))
+    has_bias = getattr(t, "bias", None) is not None
+    if has_bias != f.use_bias:
+        out.append(Finding(p.torch_name, "bias/use_bias", has_bias, f.use_bias, f"use_bias={has_bias}"))
+
+
+def _groupnorm(p: Pair, out: list) -> None:
+    t, f = p.torch_module, p.nnx_module
+    _norm_eps(p, t.eps, f.epsilon, out)
+    if t.num_groups != f.num_groups:
+        out.append(Finding(p.torch_name, "num_groups", t.num_groups, f.num_groups, f"num_groups={t.num_groups}"))
+
+
+def _rmsnorm(p: Pair, out: list) -> None:
+    _norm_eps(p, p.torch_module.eps, p.nnx_module.epsilon, out)
+
+
+def _embedding(p: Pair, out: list) -> None:
+    t = p.torch_module
+    if t.padding_idx is not None:
+        out.append(Finding(p.torch_name, "padding_idx", t.padding_idx, None,
+                           f"nnx.Embed has none: stop the gradient of rows where ids == {t.padding_idx} "
+                           "(jnp.where(mask, lax.stop_gradient(e), e)); ids out of range give NaN, not IndexError"))
+    if t.max_norm is not None:
+        out.append(Finding(p.torch_name, "max_norm", t.max_norm, None, "renormalise rows by hand; flax has no max_norm"))
+
+
+def _attention(p: Pair, out: list) -> None:
+    t, f = p.torch_module, p.nnx_module
+    if f.attention_fn is nnx.dot_product_attention:
+        out.append(Finding(p.torch_name, "attention_fn (softmax precision)", "softmax in the input dtype",
+                           "jax.nn.dot_product_attention: float32 softmax",
+                           "pass attention_fn= a function keeping the input dtype (docs/port.md), or ~6e-8 "
+                           "in float64"))
+    if t.dropout != f.dropout_rate:
+        out.append(Finding(p.torch_name, "dropout/dropout_rate", t.dropout, f.dropout_rate,
+                           f"dropout_rate={t.dropout}"))
+    if getattr(t, "bias_k", None) is not None or t.add_zero_attn:
+        out.append(Finding(p.torch_name, "add_bias_kv/add_zero_attn", True, None, "flax has neither; drop them"))
+
+
+def _linear(p: Pair, out: list) -> None:
+    has_bias = p.torch_module.bias is not None
+    if has_bias != p.nnx_module.use_bias:
+        out.append(Finding(p.torch_name, "bias/use_bias", has_bias, p.nnx_module.use_bias, f"use_bias={has_bias}"))
+
+
+CHECKS = {"Conv": _conv, "ConvTranspose": _conv, "BatchNorm": _batchnorm, "LayerNorm": _layernorm,
+          "GroupNorm": _groupnorm, "RMSNorm": _rmsnorm, "Embedding": _embedding,
+          "MultiheadAttention": _attention, "Linear": _linear}
+
+
+def nnx_attribute(model: Any, name: str) -> Any:
+    """The NNX object at a torch path (a Module, a function, a functools.partial), or None."""
+    obj = model
+    for part in canonical(name).split(".") if name else []:
+        if isinstance(obj, nnx.Sequential):
+            obj = obj.layers
+        if part.isdigit() and not hasattr(obj, part):
+            try:
+                obj = obj[int(part)]
+            except (TypeError, IndexError, KeyError):
+                return None
+        else:
+            obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _function(obj) -> tuple[Any, dict]:
+    if isinstance(obj, functools.partial):
+        return obj.func, dict(obj.keywords)
+    return obj, {}
+
+
+def _gelu(name: str, t: nn.GELU, obj, out: list) -> None:
+    fn, kw = _function(obj)
+    if fn is not jax.nn.gelu and fn is not nnx.gelu:
+        return
+    approximate = kw.get("approximate", True)
+    if (t.approximate == "tanh") != approximate:
+        out.append(Finding(name, "approximate", t.approximate, approximate,
+                           f"functools.partial(jax.nn.gelu, approximate={t.approximate == 'tanh'})"))
+
+
+def _pool(name: str, t: nn.Module, obj, out: list) -> None:
+    fn, kw = _function(obj)
+    if getattr(fn, "__name__", "") not in ("max_pool", "avg_pool") or not kw:
+        return
+    n = len(_tuple(kw.get("window_shape", ()), 1))
+    t_stride = t.stride if t.stride is not None else t.kernel_size
+    f_stride = kw.get("strides") or 1
+    if _tuple(t_stride, n) != _tuple(f_stride, n):
+        out.append(Finding(name, "stride/strides", t_stride, kw.get("strides"),
+                           f"strides={_tuple(t_stride, n)} (torch stride=None means kernel_size, flax None means 1)"))
+    if _tuple(t.kernel_size, n) != _tuple(kw.get("window_shape"), n):
+        out.append(Finding(name, "kernel_size/window_shape", t.kernel_size, kw.get("window_shape"),
+                           f"window_shape={_tuple(t.kernel_size, n)}"))
+
+
+def _dropout(name: str, t: nn.Module, obj, out: list) -> None:
+    if isinstance(obj, nnx.Dropout) and obj.rate != t.p:
+        out.append(Finding(name, "p/rate", t.p, obj.rate, f"nnx.Dropout({t.p})"))
+
+
+FUNCTIONAL = ((nn.GELU, _gelu), ((nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d,
+                                  nn.AvgPool3d), _pool), ((nn.Dropout, nn.Dropout1d, nn.Dropout2d), _dropout))
+
+
+def lint(torch_module: nn.Module, nnx_module: nnx.Module, names: dict[str, str] | None = None) -> list[Finding]:
+    """The known default mismatches between each matched pair, read from settings only (nothing is run).
+
+    Parameter-free torch layers (GELU, pooling, Dropout) are read against the NNX attribute at the
+    same path when it is readable: a function or a ``functools.partial`` of one.
+    """
+    out: list[Finding] = []
+    for p in pairs(torch_module, nnx_module, names):
+        check = CHECKS.get(p.rule.name)
+        if check is not None:
+            check(p, out)
+    for name, t in torch_module.named_modules():
+        for types, check in FUNCTIONAL:
+            if isinstance(t, types):
+                obj = nnx_attribute(nnx_module, (names or {}).get(name, name))
+                if obj is not None:
+                    check(name, t, obj, out)
+    return out

@@ -1,0 +1,41 @@
+"""The arithmetic of a check, switched on only inside it: float64 (JAX x64) or float32 at full matmul precision."""
+
+from __future__ import annotations
+
+import contextlib
+
+import jax
+import torch
+
+DTYPES = ("float64", "float32")
+
+
+@contextlib.contextmanager
+def numerics(dtype: str):
+    """JAX x64 for float64, matmul precision 'highest', torch TF32 off; every flag restored on exit.
+
+    Torch's default dtype is float64 inside a float64 check, because optimizers keep scalar state
+    (NAdam's mu_product, Adam's step on some paths) in the default dtype.
+    """
+    saved = (torch.get_default_dtype(), torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
+             torch.get_float32_matmul_precision(), torch.is_grad_enabled())
+    try:
+        torch.set_default_dtype(torch.float64 if dtype == "float64" else torch.float32)
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")
+        with jax.enable_x64(dtype == "float64"), jax.default_matmul_precision("highest"):
+            yield
+    finally:
+        torch.set_default_dtype(saved[0])
+        torch.backends.cuda.matmul.allow_tf32 = saved[1]
+        torch.backends.cudnn.allow_tf32 = saved[2]
+        torch.set_float32_matmul_precision(saved[3])
+        torch.set_grad_enabled(saved[4])
+
+
+def global_flags() -> tuple:
+    """Everything a check could touch, for tests that prove it is left as it was."""
+    return (torch.get_default_dtype(), torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
+            torch.get_float32_matmul_precision(), torch.is_grad_enabled(), bool(jax.config.jax_enable_x64),
+            jax.config.jax_default_matmul_precision)

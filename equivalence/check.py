@@ -1,4 +1,8 @@
-"""Predictions, gradients, one update and a whole training run: each side measured, each pair compared."""
+"""Predictions, gradients, one update and a whole training run: each side measured, each pair compared.
+
+A training run is held to the tolerance step by step up to its chaos horizon (equivalence.horizon),
+and past it to the spread of the nudged oracle runs.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from equivalence import tolerance
-from equivalence.stages import Row, Setup
+from equivalence import horizon, tolerance
+from equivalence.stages import REGIMES, Row, Setup, in_regime
 
 QUANTITIES = ("predictions", "gradients", "update", "trajectory")
 PAIRS = (("torch", "jax"), ("torch", "reference"), ("jax", "reference"))
@@ -19,6 +23,8 @@ Arrays = dict[str, np.ndarray]
 # after one update only: over thousands of float32 steps Adam's second moment carries its own
 # rounding, amplified ~1/(1 - beta2) = 1000x, in every implementation alike.
 OPTIMIZER_STATE = ("adam.",)
+SEPARATION = tolerance.TOLERANCES["float32"].rel  # "the frameworks separate": a float32 user's yardstick
+NEAR_MINIMUM = 0.01  # the loss has less than 1% of its whole fall left to go
 
 
 @dataclass
@@ -40,9 +46,17 @@ def sides(setup: Setup) -> dict[str, Side]:
     tdev = td.resolve(setup.device)
     jd.resolve(setup.device)  # fail before any work when the device is missing
 
+    @contextlib.contextmanager
     def torch_context():
+        import torch
+
         td.pin_precision()
-        return contextlib.nullcontext()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # ops on 64 x 4 arrays: more threads only wait on each other
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
 
     return {
         "torch": Side("torch", torch_context, lambda a: td.tensor(a, tdev), td.numpy, tdev,
@@ -104,21 +118,88 @@ def first_bad_step(a: Arrays, b: Arrays, ref: Arrays, tol: float, steps: int, re
     return steps
 
 
+def final_loss(row: Row, trajectory: Arrays, x: np.ndarray, y: np.ndarray, lr: float) -> float:
+    """The oracle's loss at one side's final weights (NaN when they are not weights it can load)."""
+    try:
+        t = row.reference.build({k: v for k, v in trajectory.items() if k != "losses"}, lr)
+        return float(row.reference.loss_and_grads(t, x, y)[0])
+    except (KeyError, ValueError, IndexError):
+        return float("nan")
+
+
+def judge_trajectory(a: Arrays, b: Arrays, ref: Arrays, tol: float, steps: int, nudged: horizon.Nudged,
+                     finals: tuple[float, float]) -> dict:
+    """Within tolerance before the horizon (first bad step named); within the nudged spread after it."""
+    h = nudged.horizon(tol)
+    out = {"horizon": h, "growth_per_1000": nudged.growth(tol), "outside_spread_step": None,
+           "final_loss_in_spread": None}
+    max_abs, rel = errors(a, b, ref)
+    if h >= steps or not np.isfinite(rel):  # the whole run is predictable, or the shapes do not even match
+        return out | {"max_abs": max_abs, "rel_err": rel, "passed": bool(rel <= tol),
+                      "first_bad_step": first_bad_step(a, b, ref, tol, steps, rel)}
+    cut = [{"losses": d["losses"][:h]} for d in (a, b, ref)]
+    max_abs, rel = errors(*cut)
+    scale = float(np.max(np.abs(nudged.losses[0])))
+    outside = [horizon.outside(d["losses"], nudged.losses, tol, scale)[h:] for d in (a, b)]
+    first_out = [int(np.flatnonzero(o)[0]) + h for o in outside if o.any()]
+    final_runs = nudged.final_losses[:, None]
+    in_spread = not any(horizon.outside(np.asarray([f]), final_runs, tol, scale, 0).any() for f in finals)
+    return out | {
+        "max_abs": max_abs, "rel_err": rel, "first_bad_step": first_bad_step(*cut, tol, h, rel),
+        "outside_spread_step": min(first_out, default=None), "final_loss_in_spread": in_spread,
+        "passed": bool(rel <= tol and not first_out and in_spread),
+    }
+
+
+def separation(a: Arrays, b: Arrays, ref: Arrays, nudged: horizon.Nudged, adam: bool) -> tuple[int | None, str | None]:
+    """The first step whose losses differ by more than 1e-5 relative, and why when it is known."""
+    la, lb, lr = (d.get("losses") for d in (a, b, ref))
+    if la is None or lb is None or la.shape != lb.shape or lr is None or la.shape != lr.shape:
+        return None, None
+    apart = np.flatnonzero(~(np.abs(la - lb) <= SEPARATION * np.abs(lr)))
+    if not apart.size:
+        return None, None
+    step = int(apart[0])
+    if nudged.relu_flip is not None and nudged.relu_flip[0] <= step:
+        k, layer, unit = nudged.relu_flip
+        return step, f"ReLU at 0: layers.{layer} unit {unit} (a one-ulp nudge flips its branch at step {k})"
+    fall = abs(lr[0] - lr[-1])
+    if adam and abs(lr[step] - lr[-1]) <= NEAR_MINIMUM * fall:
+        return step, "Adam near the minimum: tiny gradients over sqrt(nu) amplify rounding"
+    return step, None
+
+
 def compare_stage(row: Row, setup: Setup) -> list[dict]:
     """All quantities x pairs for one stage: the rows of the report."""
     all_sides = sides(setup)
+    weights, x, y = row.problem(setup)
+    nudged = horizon.run(row.reference, weights, x, y, setup.lr, setup.steps)
     measured = {name: measure(row, side, setup) for name, side in all_sides.items()}
+    finals = {name: final_loss(row, m["trajectory"], x, y, setup.lr) for name, m in measured.items()}
+    adam = "adam.step" in measured["reference"]["update"]
     results = []
     for quantity in QUANTITIES:
         ref = measured["reference"][quantity]
         for left, right in PAIRS:
             tol = tolerance.for_pair(all_sides[left].mode, all_sides[right].mode).rel
             a, b = measured[left][quantity], measured[right][quantity]
-            max_abs, rel = errors(a, b, ref)
-            bad = first_bad_step(a, b, ref, tol, setup.steps, rel) if quantity == "trajectory" else None
-            results.append({
-                "stage": row.name, "quantity": quantity, "pair": f"{left}-{right}",
-                "max_abs": max_abs, "rel_err": rel, "tol": tol, "passed": bool(rel <= tol),
-                "first_bad_step": bad,
-            })
+            row_ = {"stage": row.name, "regime": setup.regime, "lr": setup.lr, "quantity": quantity,
+                    "pair": f"{left}-{right}", "tol": tol, "horizon": None}
+            if quantity == "trajectory":
+                row_ |= judge_trajectory(a, b, ref, tol, setup.steps, nudged, (finals[left], finals[right]))
+                if (left, right) == ("torch", "jax"):
+                    row_["separates_at"], row_["separation_cause"] = separation(a, b, ref, nudged, adam)
+            else:
+                max_abs, rel = errors(a, b, ref)
+                row_ |= {"max_abs": max_abs, "rel_err": rel, "passed": bool(rel <= tol), "first_bad_step": None}
+            results.append(row_)
     return results
+
+
+def check_all(stages: list[str], setup: Setup, regimes: tuple[str, ...] = REGIMES) -> list[dict]:
+    """Every stage in every regime (the default check), or at the setup's own lr when regimes is empty."""
+    from equivalence.stages import row
+
+    if not regimes:
+        return [r for name in stages for r in compare_stage(row(name), setup)]
+    return [r for regime in regimes for name in stages for r in compare_stage(row(name), in_regime(setup, regime, name))]

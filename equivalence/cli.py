@@ -13,12 +13,14 @@ DTYPES = ("float32", "float64")
 
 def _check(args) -> int:
     from equivalence import report
-    from equivalence.check import compare_stage
-    from equivalence.stages import Setup, row
+    from equivalence.check import check_all
+    from equivalence.stages import REGIMES, Setup
 
     setup = Setup(dtype=args.dtype, device=args.device, precision=args.precision, steps=args.steps,
-                  lr=args.lr, seed=args.seed)
-    results = [r for name in args.stage for r in compare_stage(row(name), setup)]
+                  lr=problems.LECTURE_LR if args.lr is None else args.lr, seed=args.seed,
+                  regime="lecture" if args.lr is None else "custom")
+    regimes = () if args.lr is not None else REGIMES if args.regime == "both" else (args.regime,)
+    results = check_all(args.stage, setup, regimes)
     if args.json:
         print(report.as_json(results, setup))
     else:
@@ -46,7 +48,10 @@ def parser() -> cli.Parser:
                    help="JAX matmul precision; 'default' means TF32 on NVIDIA GPUs (PyTorch stays full float32)")
     c.add_argument("--steps", type=cli.positive_int, default=problems.LECTURE_STEPS,
                    help="length of the compared training run (default: the lecture's 5000)")
-    c.add_argument("--lr", type=cli.positive_float, default=problems.LECTURE_LR)
+    c.add_argument("--lr", type=cli.positive_float, default=None,
+                   help="one run at this lr (regime 'custom') instead of the regimes")
+    c.add_argument("--regime", choices=("lecture", "train", "both"), default="both",
+                   help="the lecture's lr 1e-6, a per-stage lr at which the loss falls by half or more, or both (default)")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     c.add_argument("--debug", action="store_true", help="show full tracebacks")

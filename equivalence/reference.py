@@ -7,6 +7,9 @@ Arithmetic is always float64. Parameters and Adam's moments are *stored* in the 
 in, as in the frameworks: at the lecture's lr 1e-6 a float32 weight near 1 has a spacing of
 1.2e-7, so every update is rounded by up to 10-20% of itself. That loss is a property of float32
 training, not of an implementation; storing like the frameworks keeps it out of the comparison.
+
+Parameters may carry a leading axis of independent runs (R, Din, Dout) over the same data: the chaos
+horizon (equivalence.horizon) trains a few nudged copies of the oracle at once with the same lines.
 """
 
 from __future__ import annotations
@@ -68,20 +71,20 @@ def build(spec: Spec, weights: dict[str, np.ndarray], lr: float) -> Trainer:
 
 
 def predict(t: Trainer, x: np.ndarray) -> np.ndarray:
-    y_pred = as_f64(x) @ t.params["w"]  # (N, Dout)
-    return y_pred + t.params["b"] if t.spec.bias else y_pred
+    y_pred = as_f64(x) @ t.params["w"]  # (..., N, Dout)
+    return y_pred + t.params["b"][..., None, :] if t.spec.bias else y_pred
 
 
 def loss_and_grads(t: Trainer, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     x, y = as_f64(x), as_f64(y)
-    diff = predict(t, x) - y  # (N, Dout)
+    diff = predict(t, x) - y  # (..., N, Dout)
     if t.spec.loss == "half_sse":
-        loss, grad_y_pred = 0.5 * np.sum(diff**2), diff
+        loss, grad_y_pred = 0.5 * np.sum(diff**2, axis=(-2, -1)), diff
     else:
-        loss, grad_y_pred = np.mean(diff**2), 2.0 * diff / diff.size
-    grads = {"w": x.T @ grad_y_pred}  # (Din, Dout)
+        loss, grad_y_pred = np.mean(diff**2, axis=(-2, -1)), 2.0 * diff / (diff.shape[-2] * diff.shape[-1])
+    grads = {"w": x.T @ grad_y_pred}  # (..., Din, Dout)
     if t.spec.bias:
-        grads["b"] = grad_y_pred.sum(axis=0)  # (Dout,)
+        grads["b"] = grad_y_pred.sum(axis=-2)  # (..., Dout)
     return np.asarray(loss), grads
 
 

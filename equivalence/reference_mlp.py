@@ -6,6 +6,9 @@ the "store in the dtype it came in" rounding are exactly those of `equivalence.r
 ReLU's derivative at exactly 0 is taken as 0, as both torch (threshold_backward) and jax.nn.relu
 (a custom JVP: where(x > 0, g, 0)) do; with continuous data a pre-activation of exactly 0 is rare,
 but a constant or zero start makes it common, so the choice must match.
+
+Like `equivalence.reference`, parameters may carry a leading axis of runs; the last step's
+pre-activations are kept on the trainer so the horizon can name a ReLU unit whose branch flipped.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class Trainer:
     mu: dict[str, np.ndarray] = field(default_factory=dict)
     nu: dict[str, np.ndarray] = field(default_factory=dict)
     step: int = 0
+    pre_activations: list[np.ndarray] = field(default_factory=list)  # the last forward's hidden z_i
 
 
 def build(weights: dict[str, np.ndarray], lr: float, device=None) -> Trainer:
@@ -45,7 +49,7 @@ def _forward(t: Trainer, x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarr
     """Every layer's input h_i and pre-activation z_i = h_i @ w_i + b_i; z_last are the logits."""
     hs, zs = [as_f64(x)], []
     for i in range(t.depth):
-        zs.append(hs[-1] @ t.params[f"layers.{i}.w"] + t.params[f"layers.{i}.b"])  # (N, out_i)
+        zs.append(hs[-1] @ t.params[f"layers.{i}.w"] + t.params[f"layers.{i}.b"][..., None, :])  # (..., N, out_i)
         if i < t.depth - 1:
             hs.append(np.maximum(zs[-1], 0.0))
     return hs, zs
@@ -57,20 +61,21 @@ def predict(t: Trainer, x: np.ndarray) -> np.ndarray:
 
 def loss_and_grads(t: Trainer, x: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     hs, zs = _forward(t, x)
-    logits, labels = zs[-1], np.asarray(labels, dtype=np.int64)  # (N, C), (N,)
-    n = logits.shape[0]
-    shifted = logits - logits.max(axis=1, keepdims=True)  # exp never overflows; softmax is unchanged
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # (N, C)
-    loss = -np.mean(log_probs[np.arange(n), labels])
+    t.pre_activations = zs[:-1]
+    logits, labels = zs[-1], np.asarray(labels, dtype=np.int64)  # (..., N, C), (N,)
+    n, rows = logits.shape[-2], np.arange(logits.shape[-2])
+    shifted = logits - logits.max(axis=-1, keepdims=True)  # exp never overflows; softmax is unchanged
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))  # (..., N, C)
+    loss = -np.mean(log_probs[..., rows, labels], axis=-1)
     grad_z = np.exp(log_probs)  # d loss / d logits = (softmax - one_hot) / N
-    grad_z[np.arange(n), labels] -= 1.0
+    grad_z[..., rows, labels] -= 1.0
     grad_z /= n
     grads = {}
     for i in reversed(range(t.depth)):
-        grads[f"layers.{i}.w"] = hs[i].T @ grad_z  # (in_i, out_i)
-        grads[f"layers.{i}.b"] = grad_z.sum(axis=0)  # (out_i,)
+        grads[f"layers.{i}.w"] = np.swapaxes(hs[i], -1, -2) @ grad_z  # (..., in_i, out_i)
+        grads[f"layers.{i}.b"] = grad_z.sum(axis=-2)  # (..., out_i)
         if i > 0:  # through the Linear, then through the ReLU that made hs[i]: 0 where z <= 0
-            grad_z = (grad_z @ t.params[f"layers.{i}.w"].T) * (zs[i - 1] > 0)
+            grad_z = (grad_z @ np.swapaxes(t.params[f"layers.{i}.w"], -1, -2)) * (zs[i - 1] > 0)
     return np.asarray(loss), {k: grads[k] for k in t.params}
 
 

@@ -1,0 +1,121 @@
+"""The chaos horizon: how long the float64 oracle stays within tolerance of itself when its start is nudged by one ulp.
+
+Near a minimum, Adam (and a ReLU whose input sits at 0) turns a one-ulp difference into a large
+one: two correct programs that round differently drift apart as far as the oracle drifts from its
+own nudged copy. So a trajectory is held to the tolerance step by step up to the step at which the
+oracle's own nudge leaves it (the horizon), and past it to the spread of a few nudged oracle runs.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import NamedTuple
+
+import numpy as np
+
+NUDGES = 4  # nudged runs beside the unnudged one: enough to see the spread, cheap when batched
+WINDOW = 100  # steps either side over which the spread counts: Adam's loss near a minimum jitters in bursts
+
+
+class Nudged(NamedTuple):
+    """The oracle run (index 0) and its nudged copies, trained together along a leading axis."""
+
+    losses: np.ndarray  # (R, K) loss before each step, run 0 unnudged
+    final_losses: np.ndarray  # (R,) loss of each run's final weights
+    distance: np.ndarray  # (K,) largest relative distance of a nudged run from run 0, per step
+    relu_flip: tuple[int, int, int] | None  # (step, layer, unit): first ReLU branch a nudge flips
+
+    def horizon(self, tol: float) -> int:
+        """Steps before the first whose nudge exceeds `tol`; len(steps) when the whole run stays inside."""
+        bad = np.flatnonzero(~(self.distance <= tol))  # NaN counts as outside
+        return int(bad[0]) if bad.size else len(self.distance)
+
+    def growth(self, tol: float) -> float:
+        """The nudge's growth factor per 1000 steps, from its start to the horizon (or the run's end)."""
+        steps = len(self.distance)
+        h = min(self.horizon(tol), steps - 1)
+        start, end = self.distance[0], self.distance[h]
+        if h == 0 or not (start > 0 and np.isfinite(end) and end > 0):
+            return 1.0
+        return float((end / start) ** (1000.0 / h))
+
+
+def nudge(weights: dict[str, np.ndarray], runs: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """(runs, ...) copies of every array: copy 0 as given, the others one ulp up or down per element.
+
+    The ulp is that of the stored dtype: float64's for a float64 run, and float32's (the rounding a
+    float32 start carries) for a float32 run, whose oracle stores in float32 like the frameworks.
+    """
+    rng = np.random.default_rng(seed)
+    out = {}
+    for k, w in weights.items():
+        away = np.where(rng.random((runs - 1, *w.shape)) < 0.5, -np.inf, np.inf).astype(w.dtype)
+        out[k] = np.concatenate([w[None], np.nextafter(np.broadcast_to(w, away.shape), away)])
+    return out
+
+
+def _relative(stacked: dict[str, np.ndarray]) -> np.ndarray:
+    """(R-1,): per nudged run, max over arrays of ||p_r - p_0|| / ||p_0||."""
+    worst = None
+    for p in stacked.values():
+        axes = tuple(range(1, p.ndim))
+        diff = np.sqrt(np.sum((p[1:] - p[:1]) ** 2, axis=axes))
+        rel = diff / max(float(np.sqrt(np.sum(p[0] ** 2))), np.finfo(np.float64).tiny)
+        worst = rel if worst is None else np.maximum(worst, rel)
+    return worst
+
+
+def _first_flip(pre_activations: list[np.ndarray]) -> tuple[int, int] | None:
+    """(layer, unit) of the first hidden unit whose ReLU branch differs between a nudged run and run 0."""
+    for layer, z in enumerate(pre_activations):  # z: (R, N, H)
+        on = z > 0
+        units = np.flatnonzero(np.any(on[1:] != on[:1], axis=(0, 1)))
+        if units.size:
+            return layer, int(units[0])
+    return None
+
+
+def run(reference: SimpleNamespace, weights: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
+        lr: float, steps: int, runs: int = NUDGES + 1, seed: int = 0) -> Nudged:
+    """Train the oracle and runs-1 nudged copies for `steps` full-batch steps, all in one batched program."""
+    params = {k: v for k, v in weights.items() if not k.startswith("adam.")}
+    t = reference.build(params, lr)  # a fresh start: no optimizer state to resume
+    t.params = {k: v.astype(np.float64) for k, v in nudge({k: params[k] for k in t.params}, runs, seed).items()}
+    for k in t.mu:
+        t.mu[k], t.nu[k] = np.zeros_like(t.params[k]), np.zeros_like(t.params[k])
+    losses = np.empty((runs, steps))
+    distance = np.empty(steps + 1)
+    flip = None
+    x1, y1 = x[None], y[None]
+    scale = np.finfo(np.float64).tiny  # losses are measured against the largest so far, as normwise errors are
+    for k in range(steps):
+        params_off = _relative(t.params)
+        _, loss = reference.train(t, x1, y1)
+        losses[:, k] = loss[0]
+        scale = max(scale, abs(loss[0, 0]))
+        loss_off = np.abs(loss[0, 1:] - loss[0, 0]) / scale
+        distance[k] = np.max(np.maximum(params_off, loss_off), initial=0.0)
+        if flip is None and getattr(t, "pre_activations", None):
+            unit = _first_flip(t.pre_activations)
+            flip = None if unit is None else (k, *unit)
+    final, _ = reference.loss_and_grads(t, x, y)
+    final_off = np.abs(final[1:] - final[0]) / max(scale, abs(final[0]))
+    distance[steps] = np.max(np.maximum(_relative(t.params), final_off), initial=0.0)
+    # The final weights count with the last step: a horizon of `steps` means the whole run held.
+    distance[steps - 1] = max(distance[steps - 1], distance[steps])
+    return Nudged(losses, np.asarray(final, dtype=np.float64), distance[:steps], flip)
+
+
+def outside(curve: np.ndarray, runs: np.ndarray, tol: float, scale: float, window: int = WINDOW) -> np.ndarray:
+    """Where `curve` (K,) leaves the runs' spread (R, K): their min..max, widened by the largest width
+    they show within `window` steps (twice over) and by tol * scale (scale: the run's largest loss).
+
+    A few runs sample the spread, they do not bound it: Adam's loss near a minimum jitters in bursts,
+    and a run that drifted from a rounding at step 10 rather than a nudge at step 0 bursts a few steps
+    apart from them. Beyond the widest burst nearby, it is not the same system.
+    """
+    lo, hi = runs.min(axis=0), runs.max(axis=0)
+    padded = np.pad(hi - lo, window, mode="edge")
+    nearby = np.lib.stride_tricks.sliding_window_view(padded, 2 * window + 1).max(axis=-1)
+    slack = 2 * nearby + tol * scale  # twice: a margin, so a sixth correct run is not failed by a hair
+    return ~((curve >= lo - slack) & (curve <= hi + slack))

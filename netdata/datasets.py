@@ -11,6 +11,7 @@ from importlib import resources
 
 import numpy as np
 
+from netdata.csvfile import class_indices
 from netdata.errors import InputError
 from netdata.files import load_named
 from netdata.problems import rng
@@ -71,10 +72,12 @@ def digits() -> Dataset:
                    tuple(str(k) for k in range(10)), features, "digits")
 
 
-def load(name_or_path: str, target: str | None = None) -> Dataset:
-    """A shipped set by name ("iris", "digits"), or a .csv/.csv.gz/.npz/folder file with integer labels.
+def load(name_or_path: str, target: str | None = None, class_names: list[str] | None = None) -> Dataset:
+    """A shipped set by name ("iris", "digits"), or a .csv/.csv.gz/.npz/folder file of labelled rows.
 
-    A file's classes are its label values 0..K-1, named "0".."K-1"; `target` picks a CSV's label column.
+    A file's integer labels 0..K-1 are named "0".."K-1". A CSV's labels may be names instead (cat, dog, as
+    pandas and scikit-learn allow): the sorted names become classes 0..K-1, or `class_names`' order, which
+    a run stores so that its resume maps them alike. `target` picks a CSV's label column.
     """
     if name_or_path in NAMES:
         if target is not None:
@@ -82,13 +85,18 @@ def load(name_or_path: str, target: str | None = None) -> Dataset:
         return iris() if name_or_path == "iris" else digits()
     if not os.path.exists(name_or_path) and not os.path.splitext(name_or_path)[1] and os.sep not in name_or_path:
         raise InputError(f"unknown data set {name_or_path!r}; use {' or '.join(NAMES)}, or the path of a "
-                         f".csv, .csv.gz or .npz file with integer labels")
+                         f".csv, .csv.gz or .npz file with class labels")
     x, labels, features, _ = load_named(name_or_path, target, dtype=np.float64, labels=True)
     # A folder comes back memory-mapped; a classification set is small enough to hold in memory.
-    x, labels = np.array(x, dtype=np.float64), np.array(labels, dtype=np.int64)
-    k = int(labels.max()) + 1
+    x = np.array(x, dtype=np.float64)
+    if labels.dtype.kind == "U":
+        labels, names = class_indices(labels, class_names)
+    else:
+        labels = np.array(labels, dtype=np.int64)
+        k = max(int(labels.max()) + 1, len(class_names or ()))
+        names = list(class_names) if class_names and len(class_names) == k else [str(c) for c in range(k)]
     name = os.path.basename(os.path.normpath(name_or_path))
-    return Dataset(x, labels, tuple(str(c) for c in range(k)), tuple(features), name)
+    return Dataset(x, labels, tuple(names), tuple(features), name)
 
 
 def stratified_split(labels: np.ndarray, test_fraction: float = 0.2,

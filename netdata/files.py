@@ -197,7 +197,9 @@ def _index_at(path: str, key: str, ndim: int) -> Callable[[int, int], str]:
 
 def load_named(path: str, target: str | None = None, dtype=np.float32,
                labels: bool = False) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    """load_data, plus the feature and target names (CSV header names; x0.., y0.. for arrays)."""
+    """load_data, plus the feature and target names (CSV header names; x0.., y0.. for arrays).
+
+    With `labels`, a CSV's label column of names (cat, dog) comes back as those names (str), not indices."""
     path = os.fspath(path)
     low = path.lower()
     if os.path.isdir(path):
@@ -207,9 +209,13 @@ def load_named(path: str, target: str | None = None, dtype=np.float32,
         if low.endswith(".npz"):
             arrays = _read_npz(path, ("x", "y"), weights=False)
         elif low.endswith((".csv", ".csv.gz")):
-            x, y, features, targets, lines = read_csv(path, target)
+            x, y, features, targets, lines = read_csv(path, target, text_labels=labels)
             if labels and y.shape[1] != 1:
                 raise _fail(f"labels need exactly one --target column, got {len(targets)}; name one column")
+            if y.dtype.kind == "U":  # class names, checked as read: the rest as for numeric labels, on x
+                x, _ = _shape_and_check(x, np.zeros(len(y), np.int64), path, dtype, True,
+                                        lambda r, c: f"line {lines[r]}, column {features[c]!r} of {path}", None)
+                return x.astype(dtype), y[:, 0], features, targets
             x, y = _shape_and_check(x, y, path, dtype, labels,
                                     lambda r, c: f"line {lines[r]}, column {features[c]!r} of {path}",
                                     lambda r, c: f"line {lines[r]}, column {targets[c]!r} of {path}")

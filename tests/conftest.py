@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+pytest_plugins = ["tests.litter"]  # the suite fails if it changes the checkout's runs/
 
 # XLA reads these when jax is first imported; the tests' arrays are tiny, threads only add contention.
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the CLI subprocesses the tests start

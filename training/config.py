@@ -17,6 +17,9 @@ STAGES = ("manual", "autograd", "nn", "optim", "module", "mlp")
 DEFAULT_STEPS = {"mlp": 1000}  # longer float32 runs drift apart enough to flip a digits prediction
 DEFAULT_DATA = {"mlp": "iris"}
 DEFAULT_HIDDEN = [64, 64]  # the CLIs' mlp on real data (digits: 64 inputs, 10 classes); the lesson's is smaller
+# --threads default: on a shared 2-core machine torch's default threads ran the mlp on iris at 40-50 steps/s
+# against 834 with one thread, at the same moment (issue 17); see README for the measured table.
+DEFAULT_THREADS = 1
 SEED_PRESET = {"lr": problems.LECTURE_LR, "steps": problems.LECTURE_STEPS, "data": "seed"}
 # Flags that change what is computed: a resumed run refuses a different value for any of them.
 FIXED_ON_RESUME = ("stage", "data", "target", "init", "batch_size", "seed", "dtype", "hidden", "lr", "test_fraction")
@@ -94,6 +97,10 @@ def add_flags(p: argparse.ArgumentParser) -> None:
                    help="on NaN/inf, replay from the last checkpoint to keep the weights of the exact last finite step")
     p.add_argument("--deterministic", action="store_true", default=None,
                    help="run-to-run identical results on GPU too (XLA deterministic ops; torch deterministic algorithms)")
+    p.add_argument("--threads", type=cli.positive_int,
+                   help=f"CPU threads of the framework's math (torch intra-op; XLA: 1 = single-threaded, more = "
+                        f"its own pool); set before the framework starts (default {DEFAULT_THREADS}, or "
+                        f"OMP_NUM_THREADS if set)")
     p.add_argument("--preset", choices=("seed",), help="seed: the lecture's exact lr 1e-6, 5000 steps, its data")
     p.add_argument("--out", help="run folder to write (default: a new folder under runs/)")
     p.add_argument("--resume", help="continue the run in this folder and write back there")

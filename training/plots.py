@@ -14,11 +14,13 @@ from netdata.errors import InputError
 RIGHT, WRONG = "black", "red"
 
 
-def _figure(width: float, height: float):
+def _figure(width: float, height: float, **margins):
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # lazy: matplotlib costs ~0.5 s to import
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), layout="constrained")
+    # Fixed margins, not layout="constrained": that solver cost 1-8 s a figure on a busy 2-core machine.
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(**({"left": 0.1, "right": 0.97, "bottom": 0.13, "top": 0.9, "wspace": 0.3} | margins))
     FigureCanvasAgg(fig)  # gives the figure savefig() and draw() without any global backend
     return fig
 
@@ -59,6 +61,48 @@ def loss_figure(curves: dict[str, np.ndarray], title: str, steps: np.ndarray | N
     return fig
 
 
+def moving_average(y: np.ndarray, window: int) -> np.ndarray:
+    """Means of each `window` consecutive points (len(y) - window + 1 of them); NaN points are skipped."""
+    y = np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(y)
+    sums = np.convolve(np.where(ok, y, 0.0), np.ones(window), "valid")
+    counts = np.convolve(ok.astype(np.float64), np.ones(window), "valid")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / counts, np.nan)
+
+
+def run_loss_figure(metrics: dict, title: str):
+    """One run's loss (metrics.json): each framework's steps in its own colour; minibatch losses faint, with
+    their moving average and each epoch's mean loss on top, so the trend shows through the noise."""
+    curve = metrics.get("loss_curve", {})
+    steps, loss = np.asarray(curve.get("step", []), dtype=np.int64), np.asarray(curve.get("loss", []), np.float64)
+    segments = metrics.get("segments") or [{"framework": metrics.get("framework", "?"), "start": 0,
+                                            "end": int(steps[-1]) + 1 if len(steps) else 0}]
+    epochs = metrics.get("epoch_loss", {})
+    noisy = bool(metrics.get("minibatch")) and len(loss) > 2
+    window = max(2, len(loss) // 40) if noisy else 1
+    smooth = moving_average(loss, window) if noisy else loss
+    smooth_steps = steps[window // 2: window // 2 + len(smooth)]  # each mean drawn at its window's middle
+    fig = _figure(7, 4)
+    ax = fig.subplots()
+    colours = {"jax": "tab:blue", "torch": "tab:orange"}
+    for seg in segments:
+        colour = colours.get(seg["framework"], "tab:green")
+        name = f"{seg['framework']}, steps {seg['start']}-{seg['end']}"
+        if noisy:
+            raw = (steps >= seg["start"]) & (steps < seg["end"])
+            ax.plot(steps[raw], _positive(loss[raw]), color=colour, alpha=0.25, linewidth=0.6)
+        inside = (smooth_steps >= seg["start"]) & (smooth_steps < seg["end"])
+        ax.plot(smooth_steps[inside], _positive(smooth[inside]), color=colour,
+                label=name + (f" (mean of {window} points)" if noisy else ""))
+    if epochs.get("step"):
+        ax.plot(epochs["step"], _positive(np.asarray(epochs["loss"], np.float64)), ".", color="black",
+                markersize=3, label="mean loss of each epoch")
+    ax.set(title=title, xlabel="step", ylabel="loss", yscale="log")
+    ax.legend(fontsize=8)
+    return fig
+
+
 def confusion_figure(matrix: np.ndarray, class_names):
     """The (C, C) counts as a heat map, rows true and columns predicted, every count written in."""
     matrix = np.asarray(matrix)
@@ -86,12 +130,20 @@ def predictions_figure(images: np.ndarray, true, pred, class_names, cols: int = 
                          f"{true.shape}, {pred.shape}")
     cols = max(1, min(cols, len(images)))
     rows = max(1, -(-len(images) // cols))
-    fig = _figure(1.1 * cols, 1.3 * rows + 0.4)
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax in axes:
-        ax.axis("off")
-    for ax, image, t, p in zip(axes, images, true, pred):
-        ax.imshow(image, cmap="gray_r")
-        ax.set_title(f"{class_names[p]} ({class_names[t]})", fontsize=8, color=RIGHT if p == t else WRONG)
+    fig = _figure(1.1 * cols, 1.3 * rows + 0.4, left=0.01, right=0.99, bottom=0.01, top=1 - 0.5 / (1.3 * rows + 0.4))
+    ax = fig.subplots()
+    ax.axis("off")
+    if not len(images):
+        return fig
+    # One mosaic in one axes, not an axes per image: 40 axes cost seconds to lay out and draw.
+    h, w = images.shape[1:]
+    gap_y, gap_x = max(1, h // 2), max(1, w // 4)  # room above each image for its label
+    mosaic = np.full((rows * (h + gap_y), cols * (w + gap_x)), np.nan)
+    for i, image in enumerate(images):
+        r, c = divmod(i, cols)
+        mosaic[r * (h + gap_y) + gap_y: (r + 1) * (h + gap_y), c * (w + gap_x): c * (w + gap_x) + w] = image
+        ax.text(c * (w + gap_x) + w / 2, r * (h + gap_y) + gap_y - 0.6, f"{class_names[pred[i]]} ({class_names[true[i]]})",
+                ha="center", va="bottom", fontsize=8, color=RIGHT if pred[i] == true[i] else WRONG)
+    ax.imshow(mosaic, cmap="gray_r", interpolation="nearest")
     fig.suptitle("test images: predicted (true), wrong in red")
     return fig

@@ -39,10 +39,11 @@ class Data:
         return len(self.class_names) if self.class_names else self.y.shape[1]
 
 
-def load(cfg: RunConfig) -> Data:
+def load(cfg: RunConfig, class_names: list[str] | None = None) -> Data:
+    """The run's data; a classification file's class names in the order `class_names` (a stored run's) gives."""
     dtype = np.dtype(cfg.dtype)
     if cfg.stage == "mlp":
-        return _classification(cfg, dtype)
+        return _classification(cfg, dtype, class_names)
     if cfg.data in CLASSIFICATION_SETS:
         raise InputError(f"--data {cfg.data} is a classification set with labels; train it with --stage mlp")
     if cfg.data == "seed":
@@ -57,10 +58,10 @@ def load(cfg: RunConfig) -> Data:
     return Data(x, y)
 
 
-def _classification(cfg: RunConfig, dtype: np.dtype) -> Data:
+def _classification(cfg: RunConfig, dtype: np.dtype, class_names: list[str] | None) -> Data:
     if cfg.data in ("seed", "linear"):
         raise InputError(f"--data {cfg.data} has no class labels; the mlp stage needs iris, digits or a labelled file")
-    ds = datasets.load(cfg.data, cfg.target)
+    ds = datasets.load(cfg.data, cfg.target, class_names)
     train, test = datasets.stratified_split(ds.labels, cfg.test_fraction, cfg.seed)
     x_train, x_test, _, _ = datasets.standardize(ds.x[train], ds.x[test])
     images = ds.x[test].reshape(-1, 8, 8) if ds.name == "digits" else None

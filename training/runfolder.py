@@ -17,6 +17,7 @@ import numpy as np
 from netdata.errors import InputError, one_line
 
 CONFIG, WEIGHTS, STATE, METRICS = "config.json", "weights.safetensors", "state.safetensors", "metrics.json"
+CLASSES = "classes.json"  # a labelled file's class names, in the order of the class indices
 _PREFIX_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -95,6 +96,15 @@ def read_json(path: str | os.PathLike):
     except json.JSONDecodeError as err:
         raise InputError(f"{path} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
                          f"fix it or train again") from None
+
+
+def read_classes(path: str | os.PathLike) -> list[str]:
+    """The class names a run stored, refusing a file that is not a list of distinct strings."""
+    names = read_json(path)
+    names = names.get("class_names") if isinstance(names, dict) else None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        raise InputError(f"{path} does not hold a list of distinct class names; restore it or train again")
+    return names
 
 
 def write_safetensors(path: str | os.PathLike, tensors: dict[str, np.ndarray],

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -39,6 +42,45 @@ class Backend(Protocol):
     def __exit__(self, *exc) -> None: ...
 
 
+class Interrupted(Exception):
+    """SIGINT or SIGTERM stopped the run; its state at `step` is saved, `metrics` hold the curve so far."""
+
+    def __init__(self, step: int, metrics: dict):
+        super().__init__(f"interrupted at step {step}")
+        self.step, self.metrics = step, metrics
+
+
+class Stop:
+    """Catches SIGINT and SIGTERM while a run trains: the first asks the loop to stop after its chunk, a
+    second raises KeyboardInterrupt at once (atomic writes leave every file old or new, never half)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, enabled: bool = True):
+        # signal.signal works only in the main thread; elsewhere (or when off) nothing is caught.
+        self.enabled = enabled and threading.current_thread() is threading.main_thread()
+        self.asked: int | None = None
+        self._old: dict = {}
+
+    def __enter__(self) -> Stop:
+        if self.enabled:
+            self._old = {s: signal.signal(s, self._first) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, handler in self._old.items():  # the caller's handlers come back, whatever happened
+            signal.signal(s, handler)
+
+    def _first(self, signum, frame) -> None:
+        self.asked = signum
+        for s in self.SIGNALS:
+            signal.signal(s, self._again)
+
+    @staticmethod
+    def _again(signum, frame) -> None:
+        raise KeyboardInterrupt
+
+
 class Diverged(Exception):
     def __init__(self, step: int, saved_step: int):
         super().__init__(f"the loss became NaN or infinite at step {step}; the last finite weights (step "
@@ -53,6 +95,9 @@ class Run:
     start: int  # steps already done (0 for a new run)
     state: dict[str, np.ndarray]  # weights + optimizer state, canonical names
     curve: list[list[float]] = field(default_factory=list)  # [step, loss] pairs
+    epochs: list[list[float]] = field(default_factory=list)  # [step ending the epoch, mean loss] pairs
+    segments: list[dict] = field(default_factory=list)  # {"framework", "start", "end"}: who trained which steps
+    class_names: list[str] | None = None  # a labelled file's class names, kept so a resume maps them alike
     resumed_from: str | None = None
     writes: bool = True  # False on every data-parallel process but process 0: it alone writes the folder
 
@@ -81,11 +126,17 @@ def save_state(run: Run, state: dict[str, np.ndarray], step: int, framework: str
     runfolder.write_json(run.folder / runfolder.CONFIG, run.config.to_json())
 
 
-def train(run: Run, data: Data, backend: Backend, progress=None) -> tuple[dict, object]:
-    """Train run.config.steps in chunks; returns metrics. Raises Diverged after saving the last good state."""
+def train(run: Run, data: Data, backend: Backend, progress=None, stop: Stop | None = None,
+          begin: Callable[[], None] | None = None) -> tuple[dict, object]:
+    """Train run.config.steps in chunks; returns (metrics, the trained trainer). Raises Diverged after saving the last good state,
+    Interrupted after saving the state of the last finished chunk when `stop` caught a signal.
+    `begin` runs once everything is checked and compiled, just before the first step (it makes the folder)."""
     cfg = run.config
     stride = max(1, math.ceil(cfg.steps / CURVE_POINTS))
-    chunks = plan(run.start, cfg.steps, chunk_length(cfg, cfg.batch_size or data.n))
+    batch = cfg.batch_size or data.n
+    epochs = _EpochLoss(run, data.n // batch if batch < data.n else 0, cfg.steps)
+    chunks = plan(run.start, cfg.steps, chunk_length(cfg, batch))
+    run.segments.append({"framework": backend.framework, "start": run.start, "end": run.start})
     compile_s = _warm_up(backend, run.state, chunks)
     trainer = backend.build(run.state)
     eval_x, eval_y = data.x[:EVAL_ROWS], data.y[:EVAL_ROWS]
@@ -93,7 +144,11 @@ def train(run: Run, data: Data, backend: Backend, progress=None) -> tuple[dict, 
     good, good_step = run.state, run.start
     next_save = _next_save(cfg, run.start)
     train_s = 0.0
+    if begin is not None:
+        begin()
     for first, steps in chunks:
+        if stop is not None and stop.asked:
+            _interrupt(run, good if good_step == first else backend.export(trainer), first, backend.framework)
         t0 = time.perf_counter()
         trainer, losses = backend.run_chunk(trainer, first, steps)
         train_s += time.perf_counter() - t0
@@ -103,7 +158,9 @@ def train(run: Run, data: Data, backend: Backend, progress=None) -> tuple[dict, 
             save_state(run, good, good_step, backend.framework)
             raise Diverged(first + int(bad[0]), good_step)
         run.curve += [[first + i, float(losses[i])] for i in range(steps) if (first + i) % stride == 0]
+        epochs.add(first, losses)
         done = first + steps
+        run.segments[-1]["end"] = done
         if done >= next_save or done == cfg.steps:
             good, good_step = backend.export(trainer), done
             save_state(run, good, done, backend.framework)
@@ -118,10 +175,58 @@ def train(run: Run, data: Data, backend: Backend, progress=None) -> tuple[dict, 
         "compile_s": compile_s, "train_s": train_s,
         "steps_per_s": trained / train_s if train_s > 0 else None,
         "device": backend.device, "dtype": cfg.dtype, "precision": cfg.precision, "lr": cfg.lr,
-        "batch_size": cfg.batch_size or data.n, "data": cfg.data, "rows": data.n,
-        "loss_curve": {"step": [int(s) for s, _ in run.curve], "loss": [v for _, v in run.curve]},
-    }
+        "batch_size": batch, "data": cfg.data, "rows": data.n,
+    } | curves(run)
     return metrics, trainer
+
+
+def curves(run: Run) -> dict:
+    """The parts of metrics.json a resumed run carries on: loss points, epoch means, who trained what."""
+    return {"loss_curve": {"step": [int(s) for s, _ in run.curve], "loss": [v for _, v in run.curve]},
+            "epoch_loss": {"step": [int(s) for s, _ in run.epochs], "loss": [v for _, v in run.epochs]},
+            "segments": [dict(seg) for seg in run.segments if seg["end"] > seg["start"]]}
+
+
+def carry_over(run: Run, old: dict) -> None:
+    """Take the curves of a resumed run's metrics.json, up to the step its state holds."""
+    step = run.start
+    curve, epochs = old.get("loss_curve", {}), old.get("epoch_loss", {})
+    run.curve = [[s, v] for s, v in zip(curve.get("step", []), curve.get("loss", [])) if s < step]
+    run.epochs = [[s, v] for s, v in zip(epochs.get("step", []), epochs.get("loss", [])) if s <= step]
+    segments = old.get("segments") or ([{"framework": old["framework"], "start": 0, "end": step}]
+                                       if old.get("framework") else [])
+    run.segments = [seg | {"end": min(seg["end"], step)} for seg in segments if seg["start"] < step]
+
+
+def _interrupt(run: Run, state: dict[str, np.ndarray], step: int, framework: str):
+    save_state(run, state, step, framework)
+    raise Interrupted(step, {"framework": framework, "stage": run.config.stage, "steps": run.config.steps,
+                             "interrupted_at_step": step} | curves(run))
+
+
+class _EpochLoss:
+    """The mean loss of each whole epoch (every `stride`-th epoch, so metrics.json stays small)."""
+
+    def __init__(self, run: Run, per_epoch: int, total: int):
+        self.run, self.per_epoch = run, per_epoch
+        self.stride = max(1, math.ceil(total / max(per_epoch, 1) / CURVE_POINTS))
+        self.sums: dict[int, list[float]] = {}  # epoch -> [sum of losses, steps seen] in this process
+        self.start = run.start  # an epoch begun before the resume misses steps: it is never reported
+
+    def add(self, first: int, losses: np.ndarray) -> None:
+        if not self.per_epoch:
+            return
+        ids = (first + np.arange(len(losses))) // self.per_epoch
+        sums = np.bincount(ids - ids[0], weights=losses.astype(np.float64))
+        counts = np.bincount(ids - ids[0])
+        for e, total, n in zip(range(int(ids[0]), int(ids[-1]) + 1), sums, counts):
+            acc = self.sums.setdefault(e, [0.0, 0])
+            acc[0] += float(total)
+            acc[1] += int(n)
+            if acc[1] == self.per_epoch:
+                del self.sums[e]
+                if e * self.per_epoch >= self.start and e % self.stride == 0:
+                    self.run.epochs.append([(e + 1) * self.per_epoch, acc[0] / self.per_epoch])
 
 
 def _last_finite(backend: Backend, cfg: RunConfig, good: dict, good_step: int, bad_step: int):

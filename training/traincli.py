@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from training import cli, config, runfolder, rundata, session, shards
+from training import cli, config, runfolder, rundata, session, shards, verdict
 from training.config import RunConfig
 from netdata.errors import InputError
 
 OTHER = {"jax": "torchnet", "torch": "jaxnet"}
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C
 
 
 def parser(prog: str) -> cli.Parser:
@@ -26,7 +28,8 @@ def parser(prog: str) -> cli.Parser:
 
 
 def open_run(args, framework: str, writes: bool = True) -> session.Run:
-    """A new run folder, or the one --resume names with its settings and last checkpoint."""
+    """The run --resume names, with its settings and last checkpoint; or a new run, whose folder is made
+    only when training begins (make_folder), so that bad input leaves nothing behind."""
     if args.resume:
         if args.out and os.path.abspath(args.out) != os.path.abspath(args.resume):
             raise InputError("--out and --resume name different folders; a resumed run writes back to its own")
@@ -35,34 +38,52 @@ def open_run(args, framework: str, writes: bool = True) -> session.Run:
             raise InputError(f"--resume {folder}: no such folder; pass a run folder written by a training CLI")
         if not any(folder.iterdir()):
             raise InputError(f"--resume {folder}: the folder is empty; start a new run with --out instead")
+        if (folder / runfolder.CONFIG).is_file() and not (folder / runfolder.STATE).exists():
+            raise InputError(_never_saved(folder, framework))
         resumed = RunConfig.from_json(runfolder.read_json(folder / runfolder.CONFIG))
         state, _ = runfolder.read_state(folder / runfolder.STATE, required=("step",))
         cfg = config.resolve(args, resumed)
         step = int(state.pop("step"))
         run = session.Run(cfg, folder, step, state, resumed_from=str(folder), writes=writes)
-        old = folder / runfolder.METRICS
-        if old.exists():  # keep the curve of the steps already trained (it ends where the state does)
-            curve = runfolder.read_json(old).get("loss_curve", {})
-            run.curve = [[s, v] for s, v in zip(curve.get("step", []), curve.get("loss", [])) if s < step]
+        if (folder / runfolder.METRICS).exists():  # keep the curves of the steps already trained
+            session.carry_over(run, runfolder.read_json(folder / runfolder.METRICS))
+        if (folder / runfolder.CLASSES).exists():
+            run.class_names = runfolder.read_classes(folder / runfolder.CLASSES)
         session.check_resumable(run, cfg.steps)
         return run
     cfg = config.resolve(args)
-    if args.out:
-        folder = Path(args.out)
-        if (folder / runfolder.STATE).exists():
-            raise InputError(f"--out {folder} already holds a run; continue it with --resume {folder} "
-                             f"or choose a new folder")
-    if not writes:  # process 0 alone creates, names and fills the folder
-        return session.Run(cfg, Path(args.out or "runs"), 0, {}, writes=False)
-    if args.out:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise InputError(f"cannot create --out {folder} ({err.strerror}); choose a folder you can write to") from None
+    folder = Path(args.out) if args.out else None
+    if folder is not None and (folder / runfolder.STATE).exists():
+        raise InputError(f"--out {folder} already holds a run; continue it with --resume {folder} "
+                         f"or choose a new folder")
+    return session.Run(cfg, folder, 0, {}, writes=writes)
+
+
+def _never_saved(folder: Path, framework: str) -> str:
+    try:
+        flags = " ".join(shlex.quote(f) for f in config_flags(runfolder.read_json(folder / runfolder.CONFIG)))
+    except (InputError, AttributeError):
+        flags = "<the run's flags>"
+    return (f"--resume {folder}: the run was interrupted before its first checkpoint (config.json but no "
+            f"state.safetensors), so there is nothing to continue; start it again with "
+            f"{prog_name(framework)} --out {shlex.quote(str(folder))} {flags}")
+
+
+def make_folder(run: session.Run, framework: str) -> None:
+    """Create a new run's folder and write its config: the first file, once every input has been checked."""
+    if run.resumed_from or not run.writes:
+        return
+    if run.folder is None:
+        run.folder = runfolder.new_run_dir(f"{framework}-{run.config.stage}")
     else:
-        folder = runfolder.new_run_dir(f"{framework}-{cfg.stage}")
-    runfolder.write_json(folder / runfolder.CONFIG, cfg.to_json())  # a killed run still says what it was
-    return session.Run(cfg, folder, 0, {})
+        try:
+            run.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InputError(f"cannot create --out {run.folder} ({err.strerror}); choose a folder you can "
+                             f"write to") from None
+    runfolder.write_json(run.folder / runfolder.CONFIG, run.config.to_json())  # a killed run still says what it was
+    if run.class_names is not None:
+        runfolder.write_json(run.folder / runfolder.CLASSES, {"class_names": list(run.class_names)})
 
 
 def test_step(backend, trainer, data: rundata.Data, folder: Path) -> dict:
@@ -84,28 +105,55 @@ def execute(args, framework: str, make_backend: Callable, quiet: bool) -> tuple[
     launch = shards.launch(args, framework)
     run = open_run(args, framework, launch.writer)
     cfg = run.config
-    data = rundata.load(cfg)
+    data = rundata.load(cfg, run.class_names)
+    if data.class_names is not None and run.class_names is None:
+        run.class_names = list(data.class_names)
     if not run.state:
         run.state = rundata.initial_weights(cfg, data)
     with make_backend(cfg, data, launch) as backend:
-        progress = None if quiet or not run.writes else _progress_bar(framework, cfg.stage)
-        try:
-            metrics, trainer = session.train(run, data, backend, progress and progress.update)
-        finally:
-            if progress:
-                progress.close()
-        if data.x_test is not None and run.writes:
-            metrics |= test_step(backend, trainer, data, run.folder)
+        # Ranks of a multi-process run must stop at one chunk together; there a signal still ends at once.
+        with session.Stop(enabled=launch.num_processes == 1) as stop:
+            progress = None if quiet or not run.writes else _progress_bar(framework, cfg.stage)
+            try:
+                metrics, trainer = session.train(run, data, backend, progress and progress.update, stop,
+                                                 lambda: make_folder(run, framework))
+            except session.Interrupted as err:
+                err.metrics["run_folder"] = str(run.folder)
+                if run.writes:  # the curves, for the resumed run's plot; no figure: matplotlib would delay the exit
+                    runfolder.write_json(run.folder / runfolder.METRICS, err.metrics)
+                raise
+            finally:
+                if progress:
+                    progress.close()
+            if data.x_test is not None and run.writes:
+                metrics |= test_step(backend, trainer, data, run.folder)
+            if getattr(args, "compare", False) and run.writes:  # the yardstick of --compare's verdict
+                drift = verdict.nudge_drift(run, backend, data, backend.export(trainer))
+    if getattr(args, "compare", False) and run.writes:
+        metrics["nudge"] = drift
     metrics["run_folder"] = str(run.folder)
-    if not run.writes:
-        return metrics, run
-    runfolder.write_json(run.folder / runfolder.METRICS, metrics)
-    curve = np.asarray(metrics["loss_curve"]["loss"])
-    from training import plots
-    steps = np.asarray(metrics["loss_curve"]["step"])
-    runfolder.save_figure(plots.loss_figure({framework: curve}, f"{framework} {cfg.stage}", steps),
-                          run.folder / "loss.png")
+    if run.writes:
+        write_metrics(run, metrics, framework)
     return metrics, run
+
+
+def write_metrics(run: session.Run, metrics: dict, framework: str) -> None:
+    from training import plots
+
+    runfolder.write_json(run.folder / runfolder.METRICS, metrics)
+    runfolder.save_figure(plots.run_loss_figure(metrics, f"{framework} {run.config.stage}"), run.folder / "loss.png")
+
+
+def config_flags(saved: dict) -> list[str]:
+    """The command-line flags that recreate a config.json's settings."""
+    flags = []
+    for key, value in saved.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            flags.append(flag)
+        elif value not in (None, False):
+            flags.append(f"{flag}={','.join(map(str, value)) if isinstance(value, list) else value}")
+    return flags
 
 
 def compare(args, metrics: dict, run: session.Run, framework: str) -> dict:
@@ -114,13 +162,7 @@ def compare(args, metrics: dict, run: session.Run, framework: str) -> dict:
 
     other = OTHER[framework]
     folder = run.folder.with_name(run.folder.name + f"-{other}")
-    flags = []
-    for key, value in run.config.to_json().items():
-        flag = "--" + key.replace("_", "-")
-        if value is True:
-            flags.append(flag)
-        elif value not in (None, False):
-            flags.append(f"{flag}={','.join(map(str, value)) if isinstance(value, list) else value}")
+    flags = config_flags(run.config.to_json())
     cmd = [sys.executable, "-m", f"{other}.train", *flags, f"--out={folder}", "--json"]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
@@ -128,16 +170,19 @@ def compare(args, metrics: dict, run: session.Run, framework: str) -> dict:
     theirs = json.loads(done.stdout)
     ours_w, _ = runfolder.read_safetensors(run.folder / runfolder.WEIGHTS)
     theirs_w, _ = runfolder.read_safetensors(folder / runfolder.WEIGHTS)
-    rel = max(float(np.linalg.norm(ours_w[k].astype(np.float64) - theirs_w[k]) /
-                    max(np.linalg.norm(theirs_w[k].astype(np.float64)), 1e-300)) for k in ours_w)
+    rel = verdict.rel_err(ours_w, theirs_w)
     a, b = np.asarray(metrics["loss_curve"]["loss"]), np.asarray(theirs["loss_curve"]["loss"])
     curves = {framework: a, OTHER[framework].removesuffix("net"): b}
     steps = np.asarray(metrics["loss_curve"]["step"])
     runfolder.save_figure(plots.loss_figure(curves, f"{run.config.stage}: both frameworks", steps), run.folder / "loss.png")
+    nudge = metrics.pop("nudge")
     result = {"other_run_folder": str(folder), "weights_rel_err": rel,
-              "loss_max_rel_err": float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300))) if a.shape == b.shape else None}
+              "loss_max_rel_err": float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300))) if a.shape == b.shape else None,
+              **nudge, **verdict.judge(rel, nudge["nudge_drift"], run.config.dtype)}
     if "confusion" in metrics:
-        result["same_test_predictions"] = metrics["test_predictions"] == theirs["test_predictions"]
+        differ = int(np.sum(np.asarray(metrics["test_predictions"]) != np.asarray(theirs["test_predictions"])))
+        result |= {"same_test_predictions": differ == 0, "test_predictions_differ": differ,
+                   "test_predictions": len(metrics["test_predictions"])}
     return result
 
 
@@ -147,7 +192,24 @@ def prog_name(framework: str) -> str:
 
 def parse(argv: list[str] | None, framework: str):
     """Flags only: no framework is imported yet, so --help and flag errors answer at once."""
-    return parser(prog_name(framework)).parse_args(argv)
+    args = parser(prog_name(framework)).parse_args(argv)
+    set_threads(args.threads, framework)
+    return args
+
+
+def set_threads(threads: int | None, framework: str, environ=os.environ) -> None:
+    """CPU threads for the framework about to load: both read these once, when they start.
+
+    Without --threads an OMP_NUM_THREADS the user set is kept; else config.DEFAULT_THREADS applies.
+    """
+    if threads is None and "OMP_NUM_THREADS" in environ:
+        threads = int(environ["OMP_NUM_THREADS"]) if environ["OMP_NUM_THREADS"].isdigit() else None
+    n = config.DEFAULT_THREADS if threads is None else threads
+    if framework == "torch":
+        environ["OMP_NUM_THREADS"] = environ["MKL_NUM_THREADS"] = str(n)  # torch's intra-op pool size
+    flags = environ.get("XLA_FLAGS", "")
+    if framework == "jax" and n == 1 and "xla_cpu_multi_thread_eigen" not in flags:
+        environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false").strip()
 
 
 def main(args, framework: str, make_backend: Callable) -> int:
@@ -160,6 +222,11 @@ def main(args, framework: str, make_backend: Callable) -> int:
         except session.Diverged as err:
             sys.stderr.write(f"{prog}: diverged: {err}\n")
             return session.EXIT_DIVERGED
+        except session.Interrupted as err:
+            folder = err.metrics["run_folder"]
+            sys.stderr.write(f"{prog}: interrupted at step {err.step} of {err.metrics['steps']}; the run is saved "
+                             f"in {folder}; continue it with: {prog} --resume {shlex.quote(folder)}\n")
+            return EXIT_INTERRUPTED
         if not run.writes:  # a data-parallel process other than 0: process 0 reports for the run
             return 0
         if args.compare:
@@ -182,8 +249,7 @@ def _summary(m: dict) -> None:
         for name, row in zip(m["class_names"], m["confusion"]):
             print(f"  {name:>12} " + " ".join(f"{v:4d}" for v in row))
     if "compare" in m:
-        c = m["compare"]
-        print(f"compare: weights rel err {c['weights_rel_err']:.2e} vs {c['other_run_folder']}")
+        print(verdict.line(m["compare"], m["dtype"], OTHER[m["framework"]].removesuffix("net")))
     print(f"run folder: {m['run_folder']}")
 
 

@@ -93,11 +93,13 @@ def test_bad_input_exits_2_with_one_clear_line(capsys, files, framework, case):
         save_file({"w": np.zeros((4, 2), np.float32)}, str(files / "foreign" / "state.safetensors"))
         (files / "foreign" / "config.json").write_text('{"stage": "nn"}')
     flags, word = CASES[case]
-    code, out, err = run(capsys, framework, *[f.format(p=files) for f in flags], "--steps", "3")
+    out_flag = [] if {"--out", "--resume"} & set(flags) else ["--out", str(files / "out")]
+    code, out, err = run(capsys, framework, *[f.format(p=files) for f in flags], "--steps", "3", *out_flag)
     assert code == 2, err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert word in err
     assert not (files / "PWNED").exists()
+    assert not (files / "out").exists()  # an input error leaves no run folder behind
 
 
 @pytest.mark.parametrize("framework", ["jax", "torch"])

@@ -153,7 +153,7 @@ def guide(text: ModuleType, lang: str, sources: dict[str, dict[str, StageSource]
 
 
 TASTE_START, TASTE_END = "<!-- equivalence docs: taste -->", "<!-- /equivalence docs: taste -->"
-TASTE = {"stage": "autograd", "torch": ("train_step",), "jax": ("loss_fn", "train_step")}
+TASTE = {"stage": "autograd", "torch": ("loss_fn", "train_step"), "jax": ("loss_fn", "train_step")}
 
 
 def taste(sources: dict[str, dict[str, StageSource]]) -> str:

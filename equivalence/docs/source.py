@@ -13,7 +13,7 @@ BLOCKS = ("imports", "model", "data", "train", "test")  # the lecture's four ste
 FRAMEWORKS = {"torch": "torchnet", "jax": "jaxnet"}
 # Which block each top-level function belongs to; every class defines the model.
 MODEL = {"build", "forward", "adam", "_layer", "_params", "_paths"}
-TRAIN = {"loss_fn", "mse", "cross_entropy", "loss_and_grads", "train_step", "train"}
+TRAIN = {"loss_fn", "mse", "cross_entropy", "loss_of", "loss_and_grads", "train_step", "train"}
 TEST = {"predict", "export", "main"}
 DATA_NAMES = {"x", "y", "labels", "xs", "ys", "x_train", "x_test", "y_train", "y_test"}
 

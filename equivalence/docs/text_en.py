@@ -19,9 +19,17 @@ steps of building a neural network:
    gradient descent (update `w`), repeated;
 4. **test**: a forward pass with the trained parameters.
 
-Both files have the same functions. `build` is step 1, `train_step` and `train` are step 3,
-`predict` is step 4 and `main` runs the whole program. `loss_and_grads` and `export` exist for the
-check: they let it compare the loss, the gradients and the weights of both sides number by number.
+Both files have the same functions with the same parameters (`tests/test_mirroring.py` checks it).
+`build` is step 1, `train_step` and `train` are step 3, `predict` is step 4 and `main` runs the
+whole program; both `main()`s start from the same weights and print the same lines. `loss_of` (the
+loss alone), `loss_and_grads` and `export` exist for the training CLIs and the check: they let it
+compare the loss, the gradients and the weights of both sides number by number.
+
+Every stage's step is `train_step(trainer, x, y)` in both frameworks, with one difference that
+comes from JAX itself: the PyTorch step changes the trainer in place and returns the loss, the JAX
+step returns `(trainer, loss)`, the new state as a value. That is what lets `jax.lax.scan` carry it
+from one step to the next inside one compiled program. (From the nn stage on, Flax NNX objects are
+updated in place as well, but the step still returns the trainer, so every JAX stage reads alike.)
 
 **The difference in one paragraph.** PyTorch objects carry state and change in place: a tensor
 remembers the operations that made it, `backward()` writes `.grad` into the parameters, and the
@@ -129,9 +137,11 @@ moves the weights even less than before.
 model. `nnx.state(model, nnx.Param)` takes the parameters out as the same kind of tree,
 `jax.tree.map` computes `p - lr * g` leaf by leaf, and `nnx.update` writes the result back. To run
 the 5000 steps quickly, `train` hands the step to `scan_steps` (`jaxnet/loop.py`): it splits the
-model once into a static description and a tree of arrays (`nnx.split`), runs all steps with
-`jax.lax.scan` inside one `jax.jit`, and rebuilds the objects inside the loop at trace time
-(`nnx.merge`)."""),
+trainer (the model and its learning rate) once into a static description and a tree of arrays
+(`nnx.split`), runs all steps with `jax.lax.scan` inside one `jax.jit`, rebuilds the trainer inside
+the loop at trace time (`nnx.merge`) and carries the state the step returns to the next step. The
+learning rate is one of those arrays, a value the compiled program reads, so a new lr does not
+compile the program again."""),
     "optim": ("an optimizer: Adam", """\
 `torch.optim.Adam` takes over the update. A PyTorch optimizer holds references to the parameters;
 `step()` reads each `param.grad` and changes `param` in place, and `zero_grad()` clears what
@@ -144,9 +154,13 @@ a PyTorch-like object that keeps Adam's state (`mu`, `nu`, `count`) and whose
 `update(model, grads)` applies the updates to the model. The training step therefore has the same
 shape as PyTorch's, minus `zero_grad()`: there is nothing to clear.
 
+`optax.adam(lr)` would make the learning rate a constant of the compiled program, and a new lr a
+new program. `adam(model, lr)` wraps it in `optax.inject_hyperparams`, which keeps the learning rate
+in the optimizer's state, next to `mu` and `nu`, where the compiled step reads it as a value.
+
 Adam is the same formula on both sides with the same defaults (betas 0.9 and 0.999, eps 1e-8 added
-to the square root of the bias-corrected second moment); both files spell them out, so a change on
-one side must be made on the other. With Adam each weight moves by about `lr` per step whatever
+to the square root of the bias-corrected second moment); both files take them from
+`netdata/problems.py` (`BETAS`, `EPS`), so the two sides cannot drift apart. With Adam each weight moves by about `lr` per step whatever
 the size of its gradient, so the 1/64 of the mean squared error no longer matters."""),
     "module": ("the model as a class", """\
 The last linear program defines the model as a class. In PyTorch that means subclassing
@@ -170,9 +184,8 @@ scores and integer class labels, applies the log-softmax itself and averages ove
 and returns one value per row: the `.mean()` is yours to add.
 
 Testing now means accuracy on rows never trained on: the predicted class is the largest logit.
-Note that the two `main()`s start from their own framework's default initialisation
-(`init.mlp("torch", ...)` and `init.mlp("flax", ...)`), so their printed losses differ; the check
-gives both sides the same start and finds them equal."""),
+Both `main()`s start from the same weights (`netdata.problems.STAGE_INIT`, nn.Linear's scheme
+drawn by NumPy) and print the same loss and test accuracy."""),
 }
 
 PITFALLS = {

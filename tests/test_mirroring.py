@@ -40,6 +40,26 @@ def test_twin_stage_files_define_the_same_public_functions_with_the_same_paramet
     assert dict(torch_api)["train_step"][:2] == ("trainer", "x")  # (trainer, x, y or labels)
 
 
+def step_comments(path: Path) -> dict[str, str]:
+    """The lecture's numbered step comments at the top level ("# 3. Train: ...") -> the definition they sit above."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out, step = {}, None
+    for line in lines:
+        if line[:2] == "# " and line[2:3].isdigit() and line[3:4] == ".":
+            step = line[2]
+        elif step and line.startswith(("def ", "class ")):
+            out[step], step = line.split()[1].split("(")[0].rstrip(":"), None
+    return out
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_lecture_step_comments_sit_above_the_same_definitions_in_both_twins(stage):
+    torch_steps = step_comments(ROOT / "torchnet" / f"{stage}.py")
+    jax_steps = step_comments(ROOT / "jaxnet" / f"{stage}.py")
+    assert "1" in torch_steps and "3" in torch_steps
+    assert torch_steps == jax_steps
+
+
 def test_the_api_reader_sees_a_renamed_parameter(tmp_path):
     a, b = tmp_path / "a.py", tmp_path / "b.py"
     a.write_text("def train_step(trainer, x, y):\n    pass\n_private = 1\n")

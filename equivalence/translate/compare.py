@@ -11,11 +11,12 @@ import numpy as np
 import optax
 import torch
 
+from .fastjit import fast_jit
 from .horizon import displacement_errors, flat, stack, within_horizon
 from .losses import loss as translate_loss
 from .optimizers import optimizer as translate_optimizer
 from .schedules import group_schedules
-from .torchrun import leaves, nudged_horizon, objective, sign_of, torch_steps
+from .torchrun import leaves, nudged_horizon, objective, one_thread, sign_of, torch_steps
 from .transforms import clip_grad_norm
 
 SHAPES = {"w": (4, 3), "b": (3,), "s": (1,)}
@@ -76,7 +77,7 @@ def problem(steps: int, seed: int = 0):
     return xs, ys, init
 
 
-_gradient = jax.jit(jax.grad(objective), static_argnums=3)
+_gradient = fast_jit(jax.grad(objective), static_argnums=3)
 
 
 class Trajectories(NamedTuple):
@@ -129,7 +130,7 @@ def run_optimizer(
     Optax equivalent does *not* match). Runs in float64 on both sides
     (:func:`float64`).
     """
-    with float64():
+    with float64(), one_thread():
         return _run_optimizer(make, steps, labels, clip, seed, tx)
 
 
@@ -153,7 +154,7 @@ def _run_optimizer(make, steps, labels, clip, seed, tx) -> Trajectories:
     # Compilation dominates at this size. The gradient is jitted once per
     # process (_gradient) and only the transformation per case; a jitted step
     # in a Python loop also compiles faster than lax.scan over the steps.
-    @jax.jit
+    @fast_jit
     def step(p, state, g):
         updates, state = tx.update(g, state, p)
         return optax.apply_updates(p, updates), state

@@ -7,62 +7,16 @@ from typing import Any, Callable
 import optax
 import torch
 
+from .adafactor import torch_adafactor
 from .adam_family import torch_adam, torch_adamax, torch_nadam, torch_radam
+from .asgd import torch_asgd
 from .errors import UnsupportedError
+from .groups import Group, check_fresh, settings, torch_scalar_dtype
 from .schedules import GroupSchedules, group_schedules
+from .rprop import torch_rprop
 from .transforms import torch_adagrad, torch_momentum
 
-# Flags that choose an implementation (loop, multi-tensor, fused kernel, CUDA
-# graphs, autograd-through-step) but not the arithmetic: accepted, ignored.
-_NEUTRAL = frozenset({"foreach", "fused", "capturable", "differentiable"})
-# Keys torch itself adds to a group: the parameters, their names, and what
-# schedulers store (initial_lr; OneCycleLR's lr and momentum bounds).
-_BOOKKEEPING = frozenset(
-    {"params", "param_names", "initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum"}
-)
-
-
-class _Group:
-    """Typed read access to one ``param_groups[i]``, naming the option on failure."""
-
-    def __init__(self, optimizer, index: int, options: tuple[str, ...]):
-        self.name = type(optimizer).__name__
-        self.group = optimizer.param_groups[index]
-        unknown = sorted(set(self.group) - set(options) - _NEUTRAL - _BOOKKEEPING)
-        if unknown:
-            raise UnsupportedError(
-                f"{self.name} param_groups[{index}] has option {unknown[0]!r}, which the translator "
-                f"does not know, so it cannot promise the same update; remove it or translate by hand."
-            )
-        missing = [k for k in options if k not in self.group]
-        if missing:
-            raise UnsupportedError(
-                f"{self.name} param_groups[{index}] lacks option {missing[0]!r} "
-                "(an optimizer from another torch version?); construct it with this torch."
-            )
-
-    def f(self, key: str) -> float:
-        return float(self.group[key])
-
-    def b(self, key: str) -> bool:
-        return bool(self.group[key])
-
-    def betas(self) -> tuple[float, float]:
-        b1, b2 = self.group["betas"]
-        return float(b1), float(b2)
-
-
-def torch_scalar_dtype() -> str:
-    """The dtype torch gives scalar optimizer state (``_get_scalar_dtype``), read at translation time.
-
-    float64 only when torch's default dtype is float64; otherwise float32, even
-    for float64 parameters. NAdam's ``mu_product`` and ASGD's ``eta`` and
-    ``mu`` live in it, so the translation must round where torch rounds.
-    """
-    return "float64" if torch.get_default_dtype() == torch.float64 else "float32"
-
-
-def _assemble(g: _Group, core: list, lr, *, decoupled: bool = False) -> optax.GradientTransformation:
+def _assemble(g: Group, core: list, lr, *, decoupled: bool = False) -> optax.GradientTransformation:
     """maximize -> (L2 decay) -> core -> (decoupled decay) -> -lr, torch's order of operations.
 
     Torch negates the gradient first, then adds ``weight_decay * param`` (L2,
@@ -155,6 +109,27 @@ def _adadelta(g, lr, _):
     return _assemble(g, [optax.scale_by_adadelta(rho=g.f("rho"), eps=g.f("eps"))], lr)
 
 
+def _negate_if_maximizing(g, core) -> optax.GradientTransformation:
+    return optax.chain(*([optax.scale(-1.0)] if g.b("maximize") else []), core)
+
+
+def _rprop(g, lr, _):
+    # Torch reads group["lr"] once, for the initial step sizes, at the first step.
+    return _negate_if_maximizing(g, torch_rprop(g.f("lr"), g.pair("etas"), g.pair("step_sizes")))
+
+
+def _asgd(g, lr, _):
+    core = torch_asgd(lr, g.f("lambd"), g.f("alpha"), g.f("t0"), g.f("weight_decay"), torch_scalar_dtype())
+    return _negate_if_maximizing(g, core)
+
+
+def _adafactor(g, lr, _):
+    eps1, eps2 = g.group["eps"]
+    eps1 = None if eps1 is None else float(eps1)
+    core = torch_adafactor(lr, g.f("beta2_decay"), eps1, float(eps2), g.f("d"), g.f("weight_decay"))
+    return _negate_if_maximizing(g, core)
+
+
 _ADAM_OPTIONS = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay")
 _BUILDERS: dict[type, tuple[tuple[str, ...], Callable]] = {
     torch.optim.SGD: (("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"), _sgd),
@@ -178,46 +153,21 @@ _BUILDERS: dict[type, tuple[tuple[str, ...], Callable]] = {
         _radam,
     ),
     torch.optim.Adadelta: (("lr", "rho", "eps", "weight_decay", "maximize"), _adadelta),
+    torch.optim.Rprop: (("lr", "etas", "step_sizes", "maximize"), _rprop),
+    torch.optim.ASGD: (("lr", "lambd", "alpha", "t0", "weight_decay", "maximize"), _asgd),
+    torch.optim.Adafactor: (("lr", "beta2_decay", "eps", "d", "weight_decay", "maximize"), _adafactor),
 }
-
-
-def _check_fresh(opt) -> None:
-    """Refuse optimizers that already carry state the translation would start from zero."""
-    for gi, group in enumerate(opt.param_groups):
-        for p in group["params"]:
-            if p.is_complex():
-                raise UnsupportedError(
-                    f"{type(opt).__name__} param_groups[{gi}] holds a complex parameter; torch updates "
-                    "its real view, which this translation does not model. Split it into real parts."
-                )
-            state = opt.state.get(p)
-            if not state:
-                continue
-            # Adagrad fills its state in __init__: step 0, sum = initial value.
-            fresh_adagrad = (
-                type(opt) is torch.optim.Adagrad
-                and set(state) == {"step", "sum"}
-                and float(state["step"]) == 0
-                and bool(torch.all(state["sum"] == group["initial_accumulator_value"]))
-            )
-            if not fresh_adagrad:
-                raise UnsupportedError(
-                    f"{type(opt).__name__} already has state (keys {sorted(state)}): it has been stepped "
-                    "or loaded from a state_dict. Translate a freshly constructed optimizer; the Optax "
-                    "state starts from zero."
-                )
-
-
-def _canonical(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.tolist()
-    if isinstance(value, (tuple, list)):
-        return tuple(_canonical(v) for v in value)
-    return value
-
-
-def _settings(group: dict) -> dict:
-    return {k: _canonical(v) for k, v in group.items() if k not in ("params", "param_names")}
+# Optimizers torch runs that have no step-for-step translation, and why (docs/translate.md).
+_REFUSED = {
+    torch.optim.LBFGS: "LBFGS re-evaluates a closure several times per step (max_iter, a line search, "
+    "tolerance-based early exits), so one Optax update per gradient cannot follow it step for step; "
+    "use optax.lbfgs and compare losses, not trajectories",
+    torch.optim.SparseAdam: "SparseAdam only accepts sparse gradients and updates just the entries they "
+    "list; a dense JAX gradient does not say which entries those are",
+    torch.optim.Muon: "Muon orthogonalises each update with Newton-Schulz iterations in bfloat16, whose "
+    "rounding (accumulation order of torch's and XLA's bfloat16 matmuls) differs by ~1e-3, far above the "
+    "1e-10 bound",
+}
 
 
 def optimizer(
@@ -230,8 +180,8 @@ def optimizer(
 
     Args:
         torch_optimizer: a freshly constructed SGD, Adam, AdamW, Adagrad,
-            RMSprop, Adamax, NAdam, RAdam or Adadelta (exact class, not a
-            subclass). Hyper-parameters are read from its ``param_groups``.
+            RMSprop, Adamax, NAdam, RAdam, Adadelta, Rprop, ASGD or Adafactor
+            (exact class, not a subclass). Hyper-parameters are read from its ``param_groups``.
         scheduler: the scheduler attached to it, if any; the learning rate
             becomes an Optax schedule with torch's counting (``scheduler.step()``
             once after every ``optimizer.step()``).
@@ -244,13 +194,15 @@ def optimizer(
         UnsupportedError: naming the class or option that cannot be matched.
     """
     cls = type(torch_optimizer)
+    if cls in _REFUSED:
+        raise UnsupportedError(f"{cls.__name__} cannot be translated exactly: {_REFUSED[cls]}.")
     if cls not in _BUILDERS:
         supported = ", ".join(c.__name__ for c in _BUILDERS)
         raise UnsupportedError(
             f"{cls.__name__} is not a supported optimizer (supported, exact classes only: {supported}); "
             "subclasses are refused because they may override step()."
         )
-    _check_fresh(torch_optimizer)
+    check_fresh(torch_optimizer)
     groups = torch_optimizer.param_groups
     attached = hasattr(torch_optimizer.step, "_wrapped_by_lr_sched") or any("initial_lr" in g for g in groups)
     if scheduler is None and attached:
@@ -264,14 +216,14 @@ def optimizer(
         per_group = [GroupSchedules(float(g["lr"]), None) for g in groups]
 
     options, build = _BUILDERS[cls]
-    txs = [build(_Group(torch_optimizer, i, options), s.lr, s.momentum) for i, s in enumerate(per_group)]
+    txs = [build(Group(torch_optimizer, i, options), s.lr, s.momentum) for i, s in enumerate(per_group)]
     if param_labels is not None:
         return optax.multi_transform(dict(enumerate(txs)), param_labels)
     if len(txs) == 1:
         return txs[0]
-    first = _settings(groups[0])
+    first = settings(groups[0])
     for i, group in enumerate(groups[1:], start=1):
-        other = _settings(group)
+        other = settings(group)
         differing = sorted(k for k in first.keys() | other.keys() if first.get(k) != other.get(k))
         if differing:
             raise UnsupportedError(

@@ -55,9 +55,13 @@ def test_scheduler_subclass_is_refused():
     refused("MyStep", optimizer, opt, MyStep(opt, 3))
 
 
-@pytest.mark.parametrize("cls", [optim.ASGD, optim.Rprop, optim.LBFGS])
-def test_unsupported_optimizer_classes(cls):
-    refused(cls.__name__, optimizer, cls(params(), lr=0.1))
+@pytest.mark.parametrize(
+    "cls, why",
+    [(optim.LBFGS, "closure"), (optim.SparseAdam, "sparse gradients"), (optim.Muon, "bfloat16")],
+)
+def test_optimizers_without_a_step_for_step_match_are_refused_with_the_reason(cls, why):
+    message = refused(cls.__name__, optimizer, cls(params()[:1], lr=0.1))
+    assert why in message
 
 
 def test_optimizer_subclass_is_refused():

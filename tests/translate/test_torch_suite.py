@@ -1,0 +1,84 @@
+"""Every CPU configuration of PyTorch's own optimizer tests (optim_db) matches, or is refused for a documented reason."""
+
+import contextlib
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+import torch
+
+from equivalence.translate import matrix, suite
+from equivalence.translate.horizon import MIN_HORIZON
+from equivalence.translate.torchsuite import suite_configs
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "translate.md"
+# Each refusal is justified in docs/translate.md ("Refused from torch's suite").
+REFUSED = {"LBFGS", "Muon", "SparseAdam"}
+
+
+@pytest.fixture(scope="module")
+def configs():
+    return suite_configs()
+
+
+@pytest.fixture(scope="module")
+def rows(configs):
+    return suite.run_suite(configs)
+
+
+def test_every_configuration_matches_at_1e_10_of_the_displacement(rows):
+    bad = [f"{r.optimizer} [{r.desc}]: {r.status} {r.rel_err:.2e} {r.reason}" for r in rows
+           if r.status not in ("matched", "refused")]
+    assert not bad, "\n".join(bad)
+    for r in rows:
+        if r.status == "matched":
+            assert r.rel_err <= suite.SUITE_TOL and r.horizon >= MIN_HORIZON
+
+
+def test_refusals_are_exactly_the_documented_ones(rows):
+    refused = {r.optimizer for r in rows if r.status == "refused"}
+    assert refused == REFUSED
+    assert all(r.status == "refused" for r in rows if r.optimizer in REFUSED)
+    docs = DOCS.read_text()
+    section = docs[docs.index("### Refused from torch's suite"):]
+    for name in REFUSED:
+        assert f"`{name}`" in section
+
+
+def test_the_suite_is_torchs_whole_cpu_database_with_foreach_and_fused(configs, rows):
+    assert len(rows) == len(configs) >= 190
+    impls = {(r.optimizer, r.impl) for r in rows}
+    for name in ("Adam", "AdamW", "SGD", "Adagrad"):
+        assert (name, "fused") in impls
+    for name in ("NAdam", "ASGD", "Rprop", "Adafactor", "RMSprop", "RAdam", "Adadelta", "Adamax"):
+        assert (name, "foreach") in impls and (name, "plain") in impls
+    matched = sum(r.status == "matched" for r in rows)
+    assert matched == len(rows) - sum(r.optimizer in REFUSED for r in rows)
+
+
+@contextlib.contextmanager
+def torch_default_float32():
+    """float64 parameters with torch's default dtype left at float32: torch's scalar state is float32."""
+    assert torch.get_default_dtype() == torch.float32
+    with jax.enable_x64(True), jax.default_matmul_precision("highest"):
+        yield
+
+
+def test_scalar_state_rounds_like_torch_when_its_default_dtype_is_float32(monkeypatch, configs):
+    # NAdam's mu_product and ASGD's eta and mu are float32 here even for float64 parameters.
+    chosen = [c for c in configs if c.optimizer in ("NAdam", "ASGD") and c.impl == "plain"]
+    monkeypatch.setattr(suite, "float64", torch_default_float32)
+    rows = suite.run_suite(chosen, steps=20)
+    assert {r.status for r in rows} == {"matched"}, [(r.desc, r.rel_err) for r in rows]
+
+
+def test_matrix_torch_suite_rows(monkeypatch):
+    fake = [suite.SuiteRow("Adam", "default", "plain", "matched", 1e-15, 200, ""),
+            suite.SuiteRow("LBFGS", "default", "plain", "refused", np.nan, None, "closure"),
+            suite.SuiteRow("NAdam", "default", "plain", "wrong", 1e-8, 200, "")]
+    monkeypatch.setattr(suite, "run_suite", lambda steps: fake)
+    rows = matrix.run_torch_suite(steps=200)
+    assert [r["passed"] for r in rows] == [True, True, False]
+    assert [r["status"] for r in rows] == ["matched", "refused", "wrong"]
+    assert "refused: closure" in rows[1]["config"] and rows[0]["horizon"] == 200

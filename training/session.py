@@ -148,7 +148,8 @@ def train(run: Run, data: Data, backend: Backend, progress=None, stop: Stop | No
         begin()
     for first, steps in chunks:
         if stop is not None and stop.asked:
-            _interrupt(run, good if good_step == first else backend.export(trainer), first, backend.framework)
+            state = good if good_step == first else backend.export(trainer)
+            _interrupt(run, state, first, backend.framework, batch < data.n)
         t0 = time.perf_counter()
         trainer, losses = backend.run_chunk(trainer, first, steps)
         train_s += time.perf_counter() - t0
@@ -176,13 +177,13 @@ def train(run: Run, data: Data, backend: Backend, progress=None, stop: Stop | No
         "steps_per_s": trained / train_s if train_s > 0 else None,
         "device": backend.device, "dtype": cfg.dtype, "precision": cfg.precision, "lr": cfg.lr,
         "batch_size": batch, "data": cfg.data, "rows": data.n,
-    } | curves(run)
+    } | curves(run, batch < data.n)
     return metrics, trainer
 
 
-def curves(run: Run) -> dict:
+def curves(run: Run, minibatch: bool) -> dict:
     """The parts of metrics.json a resumed run carries on: loss points, epoch means, who trained what."""
-    return {"loss_curve": {"step": [int(s) for s, _ in run.curve], "loss": [v for _, v in run.curve]},
+    return {"minibatch": minibatch, "loss_curve": {"step": [int(s) for s, _ in run.curve], "loss": [v for _, v in run.curve]},
             "epoch_loss": {"step": [int(s) for s, _ in run.epochs], "loss": [v for _, v in run.epochs]},
             "segments": [dict(seg) for seg in run.segments if seg["end"] > seg["start"]]}
 
@@ -198,10 +199,10 @@ def carry_over(run: Run, old: dict) -> None:
     run.segments = [seg | {"end": min(seg["end"], step)} for seg in segments if seg["start"] < step]
 
 
-def _interrupt(run: Run, state: dict[str, np.ndarray], step: int, framework: str):
+def _interrupt(run: Run, state: dict[str, np.ndarray], step: int, framework: str, minibatch: bool):
     save_state(run, state, step, framework)
     raise Interrupted(step, {"framework": framework, "stage": run.config.stage, "steps": run.config.steps,
-                             "interrupted_at_step": step} | curves(run))
+                             "interrupted_at_step": step} | curves(run, minibatch))
 
 
 class _EpochLoss:

@@ -22,10 +22,29 @@ import torch  # noqa: E402
 
 torch.set_num_threads(1)
 
+import pytest  # noqa: E402
+
 # The longest tests go first, so pytest-xdist does not leave one of them for last on a single worker.
-LONGEST_FIRST = ("test_every_stage_passes_the_lecture_run", "data_parallel_runs_equal_one_device", "test_kill_9_",
+LONGEST_FIRST = ("test_every_stage_passes_the_lecture_run", "equal_one_device", "test_kill_9_",
                  "test_any_shape_seed", "test_iris_with_default_flags", "test_digits_with_default_flags")
 
 
-def pytest_collection_modifyitems(items):
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true",
+                     help="also run the tests marked slow: the long versions (5000 steps, many kill rounds, "
+                          "deep hypothesis searches) of checks the default suite makes in short form")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: a long version of a check; runs only with --full")
+    if config.getoption("--full"):  # read at import by tests.cli.helpers.examples: the deep hypothesis searches
+        os.environ["TESTS_FULL"] = "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--full"):
+        skip = pytest.mark.skip(reason="a long version: run with --full (bash scripts/test --full)")
+        for item in items:
+            if "slow" in item.keywords:
+                item.add_marker(skip)
     items.sort(key=lambda item: not any(name in item.name for name in LONGEST_FIRST))

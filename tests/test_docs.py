@@ -41,6 +41,7 @@ def edit(path: str, old: str, new: str):
     return reader
 
 
+@pytest.mark.slow  # 5000 steps x 6 stages x 2 dtypes: `--full` (the short suite checks the guides' code, not numbers)
 def test_every_stage_passes_the_lecture_run_and_the_committed_guides_match_it(capsys):
     """The one slow test: every stage x dtype at the lecture's 5000 steps, all 12 rows within tolerance
     (float64 <= 1e-12, float32 <= 1e-5), then `equivalence docs --check` against those same numbers."""

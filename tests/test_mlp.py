@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from equivalence.check import PAIRS, QUANTITIES, compare_stage, sides
 from equivalence.stages import STAGES, Setup, row
 from netdata import init, problems
+from tests.cli.helpers import examples
 from training import evaluate, plots
 
 SIZES = [problems.DIN, 16, 16, 3]
@@ -81,7 +82,7 @@ def test_constant_start_gives_hidden_units_identical_gradients_so_they_stay_iden
     assert same[1][-1] > 10 * random[1][-1]  # and the collapsed network fits far worse
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=examples(2, 25), deadline=None)  # each example compiles its shapes
 @given(n=st.integers(1, 40), din=st.integers(1, 6), classes=st.integers(1, 4), seed=st.integers(0, 2**16),
        lr=st.floats(1e-6, 1e-2))
 def test_any_shape_seed_and_class_count_agree_in_float64(n, din, classes, seed, lr):

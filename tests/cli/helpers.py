@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -39,3 +40,8 @@ def state(folder) -> dict[str, np.ndarray]:
 
 
 both = pytest.mark.parametrize("framework", ["jax", "torch"])
+
+
+def examples(fast: int, full: int) -> int:
+    """How many hypothesis examples: the short search by default, the deep one under `--full`."""
+    return full if os.environ.get("TESTS_FULL") else fast

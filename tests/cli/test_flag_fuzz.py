@@ -3,7 +3,7 @@
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.cli.helpers import run
+from tests.cli.helpers import examples, run
 
 VALUES = st.one_of(st.sampled_from(["0", "-1", "1", "2", "3", "1e-3", "nan", "inf", "", "x", "64,64", "0.5",
                                     "seed", "linear", "iris", "float64", "gpu", "cpu", "auto", "mlp", "nn",
@@ -14,7 +14,7 @@ FLAGS = ["--stage", "--steps", "--lr", "--batch-size", "--seed", "--data", "--ta
 SWITCHES = ["--check-numerics", "--deterministic", "--json"]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(10, 100), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pairs=st.lists(st.tuples(st.sampled_from(FLAGS), VALUES), max_size=4),
        switches=st.lists(st.sampled_from(SWITCHES), max_size=2, unique=True))
 def test_random_flags_train_or_exit_2_with_one_line(capsys, tmp_path_factory, pairs, switches):

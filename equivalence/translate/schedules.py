@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import torch.optim.lr_scheduler as sched
 
+from . import cyclic
 from .errors import UnsupportedError
 
 Schedule = Callable  # count (int32 array) -> scalar array
@@ -27,7 +28,8 @@ class GroupSchedules(NamedTuple):
 
 
 _SUPPORTED = (
-    "StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR, ConstantLR, OneCycleLR, SequentialLR"
+    "StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR, ConstantLR, OneCycleLR, SequentialLR, "
+    "PolynomialLR, CosineAnnealingWarmRestarts, CyclicLR"
 )
 
 
@@ -183,6 +185,7 @@ _SEGMENTS = {
     sched.LinearLR: _linear_lr,
     sched.CosineAnnealingLR: _cosine_lr,
     sched.OneCycleLR: _one_cycle_lr,
+    **cyclic.SEGMENTS,
 }
 
 
@@ -236,9 +239,9 @@ def _sequential(s, i, lr_now):
             raise UnsupportedError(
                 "SequentialLR nested in SequentialLR: torch cannot step it past a milestone."
             )
-        if type(sub) is sched.OneCycleLR and sub.cycle_momentum:
+        if type(sub) in (sched.OneCycleLR, sched.CyclicLR) and sub.cycle_momentum:
             raise UnsupportedError(
-                "OneCycleLR(cycle_momentum=True) inside SequentialLR: momentum outside its segment "
+                f"{type(sub).__name__}(cycle_momentum=True) inside SequentialLR: momentum outside its segment "
                 "is not modelled; construct it with cycle_momentum=False."
             )
         expected = 0 if j == first else -1
@@ -272,7 +275,8 @@ def group_schedules(scheduler, optimizer) -> list[GroupSchedules]:
     _check_known(scheduler, "")
     if scheduler.optimizer is not optimizer:
         raise UnsupportedError(f"{type(scheduler).__name__} belongs to another optimizer.")
-    if scheduler.last_epoch != 0 or getattr(scheduler, "_step_count", 1) != 1:
+    # CosineAnnealingWarmRestarts overrides step() and never counts _step_count.
+    if scheduler.last_epoch != 0 or getattr(scheduler, "_step_count", 1) not in (0, 1):
         raise UnsupportedError(
             f"{type(scheduler).__name__} has already been stepped (last_epoch={scheduler.last_epoch}); "
             "translate a freshly constructed scheduler."
@@ -287,5 +291,7 @@ def group_schedules(scheduler, optimizer) -> list[GroupSchedules]:
         momentum = None
         if type(scheduler) is sched.OneCycleLR and scheduler.cycle_momentum:
             momentum = _one_cycle_values(scheduler, group, "start_momentum", "end_momentum")
+        if type(scheduler) is sched.CyclicLR and scheduler.cycle_momentum:
+            momentum = cyclic.cyclic_momentum(scheduler, i)
         out.append(GroupSchedules(lr, momentum))
     return out

@@ -30,8 +30,6 @@ def test_is_a_value_error():
         (lambda o: S.LambdaLR(o, lambda epoch: 0.9**epoch), "LambdaLR"),
         (lambda o: S.MultiplicativeLR(o, lambda epoch: 0.9), "MultiplicativeLR"),
         (lambda o: S.ReduceLROnPlateau(o), "ReduceLROnPlateau"),
-        (lambda o: S.CosineAnnealingWarmRestarts(o, T_0=10), "CosineAnnealingWarmRestarts"),
-        (lambda o: S.PolynomialLR(o, total_iters=10), "PolynomialLR"),
         (lambda o: S.ChainedScheduler([S.StepLR(o, 3), S.ExponentialLR(o, 0.9)]), "ChainedScheduler"),
     ],
 )

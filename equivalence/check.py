@@ -25,6 +25,7 @@ Arrays = dict[str, np.ndarray]
 OPTIMIZER_STATE = ("adam.",)
 SEPARATION = tolerance.TOLERANCES["float32"].rel  # "the frameworks separate": a float32 user's yardstick
 NEAR_MINIMUM = 0.01  # the loss has less than 1% of its whole fall left to go
+NEAR_ZERO = 1e-4  # a ReLU input this close to 0 (relative to the layer's largest) can flip under float32 rounding
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Side:
     to_numpy: Callable[[Any], np.ndarray]
     device: Any
     mode: str  # key of tolerance.TOLERANCES
+    trajectory: Arrays | None = None  # already measured (the oracle's run 0 of the horizon): not run again
 
 
 def sides(setup: Setup) -> dict[str, Side]:
@@ -84,6 +86,8 @@ def measure(row: Row, side: Side, setup: Setup) -> dict[str, Arrays]:
         out["gradients"] = f64({"loss": loss} | dict(grads))
         trainer, _ = stage.train(trainer, side.to_array(x[None]), side.to_array(y[None]))
         out["update"] = f64(stage.export(trainer))
+        if side.trajectory is not None:
+            return out | {"trajectory": side.trajectory}
         trainer = stage.build(weights, setup.lr, side.device)
         xs = side.to_array(np.broadcast_to(x, (setup.steps, *x.shape)))  # full batch every step
         ys = side.to_array(np.broadcast_to(y, (setup.steps, *y.shape)))
@@ -163,6 +167,11 @@ def separation(a: Arrays, b: Arrays, ref: Arrays, nudged: horizon.Nudged, adam: 
     if nudged.relu_flip is not None and nudged.relu_flip[0] <= step:
         k, layer, unit = nudged.relu_flip
         return step, f"ReLU at 0: layers.{layer} unit {unit} (a one-ulp nudge flips its branch at step {k})"
+    if nudged.nearest_zero is not None:
+        window = nudged.nearest_zero[max(step - 3, 0):step + 1]
+        closest, layer, unit = window[np.argmin(window[:, 0])]
+        if closest < NEAR_ZERO:
+            return step, f"ReLU at 0: layers.{int(layer)} unit {int(unit)} (its input is {closest:.0e} of the layer's largest)"
     fall = abs(lr[0] - lr[-1])
     if adam and abs(lr[step] - lr[-1]) <= NEAR_MINIMUM * fall:
         return step, "Adam near the minimum: tiny gradients over sqrt(nu) amplify rounding"
@@ -174,6 +183,7 @@ def compare_stage(row: Row, setup: Setup) -> list[dict]:
     all_sides = sides(setup)
     weights, x, y = row.problem(setup)
     nudged = horizon.run(row.reference, weights, x, y, setup.lr, setup.steps)
+    all_sides["reference"].trajectory = {"losses": nudged.losses[0]} | nudged.final
     measured = {name: measure(row, side, setup) for name, side in all_sides.items()}
     finals = {name: final_loss(row, m["trajectory"], x, y, setup.lr) for name, m in measured.items()}
     adam = "adam.step" in measured["reference"]["update"]

@@ -24,6 +24,8 @@ class Nudged(NamedTuple):
     final_losses: np.ndarray  # (R,) loss of each run's final weights
     distance: np.ndarray  # (K,) largest relative distance of a nudged run from run 0, per step
     relu_flip: tuple[int, int, int] | None  # (step, layer, unit): first ReLU branch a nudge flips
+    final: dict[str, np.ndarray] | None = None  # run 0's final parameters: the oracle's own trajectory
+    nearest_zero: np.ndarray | None = None  # (K, 3) per step: min |z| / max |z| of run 0's hidden units, layer, unit
 
     def horizon(self, tol: float) -> int:
         """Steps before the first whose nudge exceeds `tol`; len(steps) when the whole run stays inside."""
@@ -58,9 +60,8 @@ def _relative(stacked: dict[str, np.ndarray]) -> np.ndarray:
     """(R-1,): per nudged run, max over arrays of ||p_r - p_0|| / ||p_0||."""
     worst = None
     for p in stacked.values():
-        axes = tuple(range(1, p.ndim))
-        diff = np.sqrt(np.sum((p[1:] - p[:1]) ** 2, axis=axes))
-        rel = diff / max(float(np.sqrt(np.sum(p[0] ** 2))), np.finfo(np.float64).tiny)
+        flat = p.reshape(len(p), -1)
+        rel = np.linalg.norm(flat[1:] - flat[0], axis=1) / max(np.linalg.norm(flat[0]), np.finfo(np.float64).tiny)
         worst = rel if worst is None else np.maximum(worst, rel)
     return worst
 
@@ -75,6 +76,16 @@ def _first_flip(pre_activations: list[np.ndarray]) -> tuple[int, int] | None:
     return None
 
 
+def _nearest_zero(pre_activations: list[np.ndarray]) -> tuple[float, int, int]:
+    """(|z| / max |z|, layer, unit) of run 0's hidden pre-activation closest to ReLU's branch point."""
+    best = (np.inf, -1, -1)
+    for layer, z in enumerate(pre_activations):
+        a = np.abs(z[0])  # (N, H)
+        i = np.unravel_index(np.argmin(a), a.shape)
+        best = min(best, (float(a[i] / max(a.max(), np.finfo(np.float64).tiny)), layer, int(i[1])))
+    return best
+
+
 def run(reference: SimpleNamespace, weights: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
         lr: float, steps: int, runs: int = NUDGES + 1, seed: int = 0) -> Nudged:
     """Train the oracle and runs-1 nudged copies for `steps` full-batch steps, all in one batched program."""
@@ -85,7 +96,7 @@ def run(reference: SimpleNamespace, weights: dict[str, np.ndarray], x: np.ndarra
         t.mu[k], t.nu[k] = np.zeros_like(t.params[k]), np.zeros_like(t.params[k])
     losses = np.empty((runs, steps))
     distance = np.empty(steps + 1)
-    flip = None
+    flip, near = None, []
     x1, y1 = x[None], y[None]
     scale = np.finfo(np.float64).tiny  # losses are measured against the largest so far, as normwise errors are
     for k in range(steps):
@@ -95,15 +106,17 @@ def run(reference: SimpleNamespace, weights: dict[str, np.ndarray], x: np.ndarra
         scale = max(scale, abs(loss[0, 0]))
         loss_off = np.abs(loss[0, 1:] - loss[0, 0]) / scale
         distance[k] = np.max(np.maximum(params_off, loss_off), initial=0.0)
-        if flip is None and getattr(t, "pre_activations", None):
-            unit = _first_flip(t.pre_activations)
-            flip = None if unit is None else (k, *unit)
+        if getattr(t, "pre_activations", None):
+            near.append(_nearest_zero(t.pre_activations))
+            unit = _first_flip(t.pre_activations) if flip is None else None
+            flip = (k, *unit) if unit is not None else flip
     final, _ = reference.loss_and_grads(t, x, y)
     final_off = np.abs(final[1:] - final[0]) / max(scale, abs(final[0]))
     distance[steps] = np.max(np.maximum(_relative(t.params), final_off), initial=0.0)
     # The final weights count with the last step: a horizon of `steps` means the whole run held.
     distance[steps - 1] = max(distance[steps - 1], distance[steps])
-    return Nudged(losses, np.asarray(final, dtype=np.float64), distance[:steps], flip)
+    return Nudged(losses, np.asarray(final, dtype=np.float64), distance[:steps], flip,
+                  {k: v[0] for k, v in t.params.items()}, np.array(near) if near else None)
 
 
 def outside(curve: np.ndarray, runs: np.ndarray, tol: float, scale: float, window: int = WINDOW) -> np.ndarray:

@@ -90,7 +90,7 @@ def loss_and_grads(t: Trainer, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray
 
 def store(t, a: np.ndarray) -> np.ndarray:
     """Round to the storage dtype (a no-op for float64), then keep computing in float64."""
-    return a.astype(t.storage).astype(np.float64)
+    return a if t.storage == np.float64 else a.astype(t.storage).astype(np.float64)
 
 
 def adam_step(t, grads: dict[str, np.ndarray]) -> None:

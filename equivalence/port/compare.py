@@ -19,9 +19,10 @@ from .lint import lint
 from .numerics import DTYPES, numerics
 from .report import Report, row
 
-# An array smaller than this fraction of its quantity's norm (all gradients together) is measured against
-# that fraction: an exact zero, such as attention's key-bias gradient (softmax ignores it), computes as
-# rounding noise with no relative size of its own.
+# An array smaller than this fraction of its quantity's norm (all gradients, or all displacements of one
+# step, together) is measured against that fraction: an exact zero, such as attention's key-bias gradient
+# (softmax ignores it) or a conv bias before train-mode BatchNorm, computes as rounding noise with no
+# relative size of its own.
 NOISE_FLOOR = 1e-3
 
 
@@ -106,9 +107,11 @@ def _step_rows(report: Report, tr: dict, nr: dict, train: bool) -> None:
     params, stats = nr["steps"]
     for i, (tparams, tstats) in enumerate(tr["steps"]):
         q = f"step {i + 1}"
+        moved = {k: float(np.linalg.norm(a - tr["theta0"][k][1])) for k, (_, a) in tparams.items()}
+        total = float(np.sqrt(sum(m * m for m in moved.values())))
         for k, (name, a) in tparams.items():
             b = params.get(k)
-            scale = float(np.linalg.norm(a - tr["theta0"][k][1]))  # errors relative to what moved
+            scale = max(moved[k], NOISE_FLOOR * total)  # errors relative to what moved
             report.rows.append(row(q, name, a, None if b is None else b[i], report.tol, scale=scale))
         if train:
             _state_rows(report, q, tstats, stats, index=i)

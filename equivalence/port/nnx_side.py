@@ -19,10 +19,16 @@ def prepare(torch_copy, nnx_module: nnx.Module, dtype: str, train: bool, names) 
     """A copy of the NNX model in `dtype`, in train or eval mode, holding the torch weights."""
     n = nnx.clone(nnx_module)
     for _, v in nnx.iter_graph(n):
-        if isinstance(v, nnx.Variable):
-            a = np.asarray(v.get_value())
-            if np.issubdtype(a.dtype, np.floating):
-                v.set_value(jnp.asarray(a.astype(dtype)))  # cast in NumPy: no per-shape XLA compile
+        value = v.get_value() if isinstance(v, nnx.Variable) else None
+        if value is not None and jnp.issubdtype(getattr(value, "dtype", np.int8), jnp.floating):
+            v.set_value(jnp.asarray(np.asarray(value).astype(dtype)))  # cast in NumPy: no per-shape XLA compile
+        if isinstance(v, nnx.Module):
+            # torch's .to(dtype) has no compute dtype to forget; NNX layers freeze one at construction
+            # (nnx.Embed: dtype = its param_dtype, float32), which would silently compute in float32
+            for attr in ("dtype", "param_dtype"):
+                held = getattr(v, attr, None)
+                if held is not None and jnp.issubdtype(held, jnp.floating):
+                    setattr(v, attr, jnp.dtype(dtype))
     n.train() if train else n.eval()
     copy_weights(torch_copy, n, names)
     return n
@@ -45,7 +51,7 @@ def run(n: nnx.Module, torch_copy, names, x, target, loss_fn, tx_opt: optax.Grad
     info: dict[str, Any] = {"error": None, "move": False}
 
     def forward(params, rest):
-        m = nnx.merge(graphdef, params, rest)
+        m = nnx.merge(graphdef, params, rest, copy=True)
         calls: list = []
         try:
             with nnx_calls(pairs(torch_copy, m, names), calls):
@@ -82,7 +88,7 @@ def run(n: nnx.Module, torch_copy, names, x, target, loss_fn, tx_opt: optax.Grad
             (value, (seen, rest)), g = grad(params, rest)
             updates, opt_state = tx_opt.update(g, opt_state, params)
             params = optax.apply_updates(params, updates)
-            stats = nnx.state(nnx.merge(graphdef, params, rest), nnx.BatchStat)
+            stats = nnx.state(nnx.merge(graphdef, params, rest, copy=True), nnx.BatchStat)
             return (params, rest, opt_state), ({**seen, "loss": value, "grads": g}, (params, stats))
 
         _, (seen, after) = jax.lax.scan(step, (params, rest, tx_opt.init(params)), length=steps)

@@ -64,6 +64,9 @@ def parser() -> cli.Parser:
     d.set_defaults(func=_docs)
     m = sub.add_parser("matrix", help="the torch -> Optax translation table, each row measured", add_help=False)
     m.set_defaults(func=None)
+    o = sub.add_parser("port", help="check your own torch model against its Flax NNX twin, layer by layer",
+                       add_help=False)
+    o.set_defaults(func=None)
     return p
 
 
@@ -72,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["matrix"]:  # its own flags live with the translator
         from equivalence.translate import matrix
         return matrix.main(argv[1:])
+    if argv[:1] == ["port"]:  # its own flags live with the port checker
+        from equivalence.port import cli as port_cli
+        return port_cli.main(argv[1:])
     args = parser().parse_args(argv)
     return cli.run(lambda: args.func(args), "equivalence", getattr(args, "debug", False))
 

@@ -1,0 +1,44 @@
+"""`equivalence port`: exit 0 for an equal twin, 1 for a planted mistake, 2 with one line for bad input."""
+
+import json
+
+import numpy as np
+import pytest
+
+from equivalence import cli
+
+from . import zoo
+
+
+def nnx_mlp_wrong_epsilon():
+    return zoo.NnxMLP(epsilon=1e-6)
+
+
+@pytest.fixture(scope="module")
+def x_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("port") / "x.npy"
+    np.save(path, zoo.inputs("mlp")["x"])
+    return str(path)
+
+
+def test_an_equal_twin_exits_0_and_a_planted_mistake_exits_1_naming_the_layer(x_file, capsys):
+    assert cli.main(["port", "tests.port.zoo:torch_mlp", "tests.port.zoo:nnx_mlp", "--input", x_file]) == 0
+    assert "verdict: EQUAL" in capsys.readouterr().out
+    code = cli.main(["port", "tests.port.zoo:torch_mlp", "tests.port.test_cli:nnx_mlp_wrong_epsilon",
+                     "--input", x_file, "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1 and data["first_divergence"] == "ln" and data["findings"][0]["option"] == "eps/epsilon"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["tests.port.zoo:torch_mlp", "tests.port.zoo:nnx_mlp", "--input", "missing.npy"], "cannot read 'missing.npy'"),
+    (["tests.port.zoo:nothing", "tests.port.zoo:nnx_mlp", "--input", "X"], "cannot load 'tests.port.zoo:nothing'"),
+    (["tests.port.zoo", "tests.port.zoo:nnx_mlp", "--input", "X"], "is not package.module:function"),
+    (["tests.port.zoo:nnx_mlp", "tests.port.zoo:nnx_mlp", "--input", "X"], "not a torch.nn.Module"),
+    (["tests.port.zoo:torch_mlp", "tests.port.zoo:nnx_mlp", "--input", "X", "--dtype", "float16"], "invalid choice"),
+], ids=["missing-file", "missing-factory", "not-a-factory", "wrong-framework", "bad-dtype"])
+def test_bad_input_exits_2_with_one_line(argv, message, x_file, capsys):
+    argv = [x_file if a == "X" else a for a in argv]
+    assert cli.main(["port", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -146,7 +146,7 @@ def _run_optimizer(make, steps, labels, clip, seed, tx) -> Trajectories:
     jax_lrs = None
     if sched is not None:
         schedules = group_schedules(sched, opt)
-        lrs = jax.jit(jax.vmap(lambda c: jnp.stack([s.lr(c) for s in schedules])))
+        lrs = fast_jit(jax.vmap(lambda c: jnp.stack([s.lr(c) for s in schedules])))
         jax_lrs = np.asarray(lrs(jnp.arange(steps)))
     run = torch_steps(opt, sched, params, xs, ys, clip)
     reach = nudged_horizon(make, init, xs, ys, clip, run.trajectory)
@@ -199,7 +199,7 @@ def _run_loss(module, prediction, target, seed) -> LossComparison:
     cotangent = np.random.default_rng(seed).normal(size=tuple(value_t.shape))
     (value_t * torch.from_numpy(cotangent)).sum().backward()
 
-    @jax.jit  # one compilation instead of one per primitive
+    @fast_jit  # one compilation instead of one per primitive
     def value_and_vjp(p, t):
         value, pullback = jax.vjp(lambda q: fn(q, t), p)
         return value, pullback(jnp.asarray(cotangent, value.dtype))[0]

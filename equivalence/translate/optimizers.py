@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 import optax
 import torch
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from .adafactor import torch_adafactor
 from .adam_family import torch_adam, torch_adamax, torch_nadam, torch_radam
@@ -13,6 +14,7 @@ from .asgd import torch_asgd
 from .errors import UnsupportedError
 from .groups import Group, check_fresh, settings, torch_scalar_dtype
 from .schedules import GroupSchedules, group_schedules
+from .plateau import check_plateau, torch_reduce_on_plateau
 from .rprop import torch_rprop
 from .transforms import torch_adagrad, torch_momentum
 
@@ -210,13 +212,26 @@ def optimizer(
             f"{cls.__name__} has an LR scheduler attached (its step() is wrapped or its groups hold "
             "'initial_lr'); pass that scheduler as scheduler=... so the learning rate is not frozen."
         )
-    if scheduler is not None:
+    plateau = None
+    if type(scheduler) is ReduceLROnPlateau:
+        if cls in (torch.optim.Rprop, torch.optim.ASGD, torch.optim.Adafactor):
+            raise UnsupportedError(
+                f"ReduceLROnPlateau with {cls.__name__}: its lr does not scale the update linearly "
+                "(or is read once), so the plateau's lr cannot be applied afterwards."
+            )
+        check_plateau(scheduler, torch_optimizer)
+        plateau = torch_reduce_on_plateau(scheduler)
+        # lr 1 here; the plateau transformation multiplies by torch's current lr.
+        per_group = [GroupSchedules(1.0, None) for _ in groups]
+    elif scheduler is not None:
         per_group = group_schedules(scheduler, torch_optimizer)
     else:
         per_group = [GroupSchedules(float(g["lr"]), None) for g in groups]
 
     options, build = _BUILDERS[cls]
     txs = [build(Group(torch_optimizer, i, options), s.lr, s.momentum) for i, s in enumerate(per_group)]
+    if plateau is not None:
+        txs = [optax.chain(tx, plateau) for tx in txs]
     if param_labels is not None:
         return optax.multi_transform(dict(enumerate(txs)), param_labels)
     if len(txs) == 1:

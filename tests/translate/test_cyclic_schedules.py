@@ -8,6 +8,7 @@ import torch
 
 from equivalence.translate import UnsupportedError, optimizer
 from equivalence.translate.compare import float64, run_optimizer
+from equivalence.translate.fastjit import fast_jit
 from equivalence.translate.schedules import group_schedules
 
 optim = torch.optim
@@ -37,8 +38,8 @@ def torch_and_ours(make, opt_cls, steps=300, **kwargs):
         sched = make(opt)
         (schedule,) = group_schedules(sched, opt)
         counts = jnp.arange(steps)
-        ours_lr = np.asarray(jax.jit(jax.vmap(schedule.lr))(counts))
-        ours_m = None if schedule.momentum is None else np.asarray(jax.jit(jax.vmap(schedule.momentum))(counts))
+        ours_lr = np.asarray(fast_jit(jax.vmap(schedule.lr))(counts))
+        ours_m = None if schedule.momentum is None else np.asarray(fast_jit(jax.vmap(schedule.momentum))(counts))
         lrs, momenta = [], []
         for _ in range(steps):
             group = opt.param_groups[0]
@@ -49,8 +50,13 @@ def torch_and_ours(make, opt_cls, steps=300, **kwargs):
     return np.asarray(lrs), ours_lr, np.asarray(momenta), ours_m
 
 
-@pytest.mark.parametrize("opt_cls", [optim.SGD, optim.Adam], ids=["sgd-momentum", "adam-beta1"])
-@pytest.mark.parametrize("name", sorted(CASES))
+# Every case on SGD's momentum; the cycling ones also on Adam's beta1.
+PAIRS = [(name, optim.SGD) for name in sorted(CASES)] + [
+    (name, optim.Adam) for name in sorted(CASES) if name.startswith("cyclic-t") or name == "cyclic-exp-range"
+]
+
+
+@pytest.mark.parametrize("name, opt_cls", PAIRS, ids=[f"{n}-{c.__name__}" for n, c in PAIRS])
 def test_lr_and_momentum_sequences_match_torch(name, opt_cls):
     kwargs = {"momentum": 0.9} if opt_cls is optim.SGD else {}
     lrs, ours, momenta, ours_m = torch_and_ours(CASES[name], opt_cls, **kwargs)
@@ -64,7 +70,7 @@ def test_lr_and_momentum_sequences_match_torch(name, opt_cls):
 
 @pytest.mark.parametrize(
     "opt_cls, kwargs",
-    [(optim.SGD, {"momentum": 0.9, "nesterov": True}), (optim.Adam, {}), (optim.RMSprop, {"momentum": 0.5})],
+    [(optim.SGD, {"momentum": 0.9, "nesterov": True}), (optim.Adam, {})],
 )
 def test_cyclic_momentum_trajectory(opt_cls, kwargs):
     def make(p):

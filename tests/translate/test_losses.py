@@ -1,5 +1,7 @@
 """Loss values and gradients against torch: every class, option and reduction, plus random cases."""
 
+import os
+
 import hypothesis.strategies as st
 import jax
 import jax.numpy as jnp
@@ -104,6 +106,11 @@ def test_float32_without_x64_stays_float32_and_close():
     assert abs(float(ours) - expected) <= 1e-6 * abs(expected)
 
 
+# Each example compiles its own loss; the parametrized table above covers every option named.
+# TRANSLATE_EXAMPLES=100 runs a deep search.
+LOSS_EXAMPLES = 4 * int(os.environ.get("TRANSLATE_EXAMPLES", "1"))
+
+
 @st.composite
 def cross_entropy_cases(draw):
     n, c = draw(st.integers(1, 6)), draw(st.integers(2, 5))
@@ -131,7 +138,7 @@ def cross_entropy_cases(draw):
     return kwargs, logits, target
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=LOSS_EXAMPLES, deadline=None)
 @given(cross_entropy_cases())
 def test_cross_entropy_random(case):
     kwargs, logits, target = case
@@ -139,7 +146,7 @@ def test_cross_entropy_random(case):
     assert result.value_rel_err <= TOL and result.grad_rel_err <= TOL, (kwargs, result)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=LOSS_EXAMPLES, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.sampled_from(REDUCTIONS), st.booleans(), st.booleans())
 def test_bce_with_logits_random(seed, reduction, with_weight, with_pos_weight):
     rng = np.random.default_rng(seed)

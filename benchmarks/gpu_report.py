@@ -106,7 +106,7 @@ def header(steps: Steps, device: str, total: str, eq_steps: str) -> list[str]:
 
 def equivalence(steps: Steps) -> list[str]:
     md = ["", "## Equivalence: worst rel_err per quantity (over stages)", ""]
-    for name in EQ_STEPS:
+    for name in (n for n in EQ_STEPS if n in steps.status):
         data = steps.load(name)
         md += [f"### {name}: {steps.verdict(name, data)}", ""]
         if not data:
@@ -124,6 +124,8 @@ def equivalence(steps: Steps) -> list[str]:
         md.append("")
     hi, lo = steps.load("eq-float32-highest"), steps.load("eq-float32-default")
     md += ["## TF32 (precision default) vs highest: worst torch-jax rel_err", ""]
+    if "eq-float32-default" not in steps.status:
+        return md + ["not measured: precision default means TF32 on NVIDIA GPUs only (--cpu skips it)"]
     if not (hi and lo):
         return md + ["not available: one of the two float32 checks has no JSON"]
     a, b = worst(hi["results"], "torch-jax"), worst(lo["results"], "torch-jax")

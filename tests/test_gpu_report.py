@@ -80,6 +80,14 @@ def test_a_check_where_every_step_ran_exits_0_and_says_so(tmp_path, capsys):
     assert "All 9 steps ran to the end." in capsys.readouterr().out
 
 
+def test_a_cpu_check_names_no_tf32_step_it_did_not_run(tmp_path):
+    out = plant(tmp_path / "out")
+    rows = [r for r in (out / "steps.tsv").read_text().splitlines(keepends=True) if "float32-default" not in r]
+    (out / "steps.tsv").write_text("".join(rows))
+    text = gpu_report.render(out, "cpu", "150", "50")
+    assert "eq-float32-default" not in text and "not measured: precision default means TF32" in text
+
+
 def test_two_deterministic_runs_that_differ_are_reported_as_different(tmp_path):
     text = gpu_report.render(plant(tmp_path / "out", second_weights=b"changed"), "gpu", "250", "2000")
     assert "two runs wrote DIFFERENT weights.safetensors bytes" in text

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from equivalence import horizon, tolerance
-from equivalence.stages import REGIMES, Row, Setup, in_regime
+from equivalence.stages import REGIMES, TRAIN_STEPS, Row, Setup, in_regime
 
 QUANTITIES = ("predictions", "gradients", "update", "trajectory")
 PAIRS = (("torch", "jax"), ("torch", "reference"), ("jax", "reference"))
@@ -193,7 +193,7 @@ def compare_stage(row: Row, setup: Setup) -> list[dict]:
         for left, right in PAIRS:
             tol = tolerance.for_pair(all_sides[left].mode, all_sides[right].mode).rel
             a, b = measured[left][quantity], measured[right][quantity]
-            row_ = {"stage": row.name, "regime": setup.regime, "lr": setup.lr, "quantity": quantity,
+            row_ = {"stage": row.name, "regime": setup.regime, "lr": setup.lr, "steps": setup.steps, "quantity": quantity,
                     "pair": f"{left}-{right}", "tol": tol, "horizon": None}
             if quantity == "trajectory":
                 row_ |= judge_trajectory(a, b, ref, tol, setup.steps, nudged, (finals[left], finals[right]))
@@ -206,10 +206,12 @@ def compare_stage(row: Row, setup: Setup) -> list[dict]:
     return results
 
 
-def check_all(stages: list[str], setup: Setup, regimes: tuple[str, ...] = REGIMES) -> list[dict]:
+def check_all(stages: list[str], setup: Setup, regimes: tuple[str, ...] = REGIMES,
+              train_steps: int | None = TRAIN_STEPS) -> list[dict]:
     """Every stage in every regime (the default check), or at the setup's own lr when regimes is empty."""
     from equivalence.stages import row
 
     if not regimes:
         return [r for name in stages for r in compare_stage(row(name), setup)]
-    return [r for regime in regimes for name in stages for r in compare_stage(row(name), in_regime(setup, regime, name))]
+    return [r for regime in regimes for name in stages
+            for r in compare_stage(row(name), in_regime(setup, regime, name, train_steps))]

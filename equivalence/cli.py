@@ -14,13 +14,14 @@ DTYPES = ("float32", "float64")
 def _check(args) -> int:
     from equivalence import report
     from equivalence.check import check_all
-    from equivalence.stages import REGIMES, Setup
+    from equivalence.stages import REGIMES, TRAIN_STEPS, Setup
 
-    setup = Setup(dtype=args.dtype, device=args.device, precision=args.precision, steps=args.steps,
+    setup = Setup(dtype=args.dtype, device=args.device, precision=args.precision,
+                  steps=problems.LECTURE_STEPS if args.steps is None else args.steps,
                   lr=problems.LECTURE_LR if args.lr is None else args.lr, seed=args.seed,
                   regime="lecture" if args.lr is None else "custom")
     regimes = () if args.lr is not None else REGIMES if args.regime == "both" else (args.regime,)
-    results = check_all(args.stage, setup, regimes)
+    results = check_all(args.stage, setup, regimes, train_steps=None if args.steps else TRAIN_STEPS)
     if args.json:
         print(report.as_json(results, setup))
     else:
@@ -46,8 +47,8 @@ def parser() -> cli.Parser:
     c.add_argument("--dtype", choices=DTYPES, default="float32")
     c.add_argument("--precision", choices=("highest", "default"), default="highest",
                    help="JAX matmul precision; 'default' means TF32 on NVIDIA GPUs (PyTorch stays full float32)")
-    c.add_argument("--steps", type=cli.positive_int, default=problems.LECTURE_STEPS,
-                   help="length of the compared training run (default: the lecture's 5000)")
+    c.add_argument("--steps", type=cli.positive_int, default=None,
+                   help="length of the compared training runs (default: the lecture's 5000; the train regime 1000)")
     c.add_argument("--lr", type=cli.positive_float, default=None,
                    help="one run at this lr (regime 'custom') instead of the regimes")
     c.add_argument("--regime", choices=("lecture", "train", "both"), default="both",

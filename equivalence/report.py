@@ -17,20 +17,20 @@ def as_json(results: list[dict], setup) -> str:
     }, indent=2)
 
 
-def horizon_cell(r: dict, steps: int) -> str:
+def horizon_cell(r: dict) -> str:
     if r.get("horizon") is None:
         return ""
-    return "whole run" if r["horizon"] >= steps else f"{r['horizon']} (x{r['growth_per_1000']:.1e}/1000)"
+    return "whole run" if r["horizon"] >= r["steps"] else f"{r['horizon']} (x{r['growth_per_1000']:.1e}/1000)"
 
 
-def notes(results: list[dict], steps: int) -> list[str]:
+def notes(results: list[dict]) -> list[str]:
     """One line per training run that outlives its horizon or whose frameworks separate: what held, and why."""
     lines = []
     for r in results:
         if r["quantity"] != "trajectory" or r["pair"] != "torch-jax":
             continue
-        where = f"{r['stage']} ({r['regime']}, lr {r['lr']:g})"
-        if r["horizon"] < steps:
+        where = f"{r['stage']} ({r['regime']}, lr {r['lr']:g}, {r['steps']} steps)"
+        if r["horizon"] < r["steps"]:
             spread = ("stay within" if r["passed"] else "leave") + " the nudged oracles' spread"
             lines.append(f"{where}: a one-ulp nudge of the oracle leaves tolerance at step {r['horizon']}, "
                          f"growing x{r['growth_per_1000']:.1e} per 1000 steps; past it both losses {spread}"
@@ -46,17 +46,17 @@ def print_table(results: list[dict], setup) -> None:
     from rich.table import Table
 
     table = Table(title=f"equivalence on {setup.device}, {setup.dtype}, matmul precision "
-                        f"{setup.precision}, {setup.steps} steps")
-    for col in ("stage", "regime", "quantity", "pair", "rel_err", "max_abs", "tol", "first bad step", "horizon", "pass"):
+                        f"{setup.precision}")
+    for col in ("stage", "regime (lr, steps)", "quantity", "pair", "rel_err", "max_abs", "tol", "first bad step", "horizon", "pass"):
         table.add_column(col, justify="right" if col in ("rel_err", "max_abs", "tol") else "left")
     for r in results:
         bad = "" if r["first_bad_step"] is None else str(r["first_bad_step"])
-        table.add_row(r["stage"], f"{r['regime']} {r['lr']:g}", r["quantity"], r["pair"], f"{r['rel_err']:.2e}",
-                      f"{r['max_abs']:.2e}", f"{r['tol']:.0e}", bad, horizon_cell(r, setup.steps),
+        table.add_row(r["stage"], f"{r['regime']} {r['lr']:g}, {r['steps']}", r["quantity"], r["pair"],
+                      f"{r['rel_err']:.2e}", f"{r['max_abs']:.2e}", f"{r['tol']:.0e}", bad, horizon_cell(r),
                       "[green]pass[/]" if r["passed"] else "[red]FAIL[/]")
     console = Console(width=max(Console().width, 130))  # rich assumes 80 columns in a pipe
     console.print(table)
-    for line in notes(results, setup.steps):
+    for line in notes(results):
         console.print(line, highlight=False)
     failed = sum(not r["passed"] for r in results)
     console.print(f"{len(results) - failed} passed, {failed} failed")

@@ -97,7 +97,7 @@ def test_a_1e_9_bias_in_torchs_adam_update_fails_inside_the_horizon(monkeypatch)
 
 
 def test_the_default_check_runs_every_stage_in_both_regimes_and_every_row_says_which():
-    results = check_all(["nn"], Setup(dtype="float64", steps=20))
+    results = check_all(["nn"], Setup(dtype="float64", steps=20), train_steps=None)
     assert {(r["regime"], r["lr"]) for r in results} == {("lecture", 1e-6), ("train", 0.1)}
     assert len(results) == 2 * 12 and all(r["passed"] for r in results), [r for r in results if not r["passed"]]
     assert all(r["horizon"] == 20 for r in results if r["quantity"] == "trajectory")

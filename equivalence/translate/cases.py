@@ -31,6 +31,9 @@ class Case:
     # (error, horizon), measured in float64: trajectories give the worst error relative to the
     # displacement within torch's non-chaotic horizon (steps); losses give (relative error, None).
     measure: Callable[[], tuple[float, int | None]]
+    # (class, kwargs) of a plain one-group optimizer row: such rows can also be measured
+    # together, one compiled program per class (suite.run_suite), as the tests do.
+    spec: tuple[type, dict] | None = None
 
 
 def measured(result, *extra: float) -> tuple[float, int]:
@@ -53,6 +56,7 @@ def _optimizer_case(cls, **kwargs) -> Case:
         STEPS,
         TRAJECTORY_TOL,
         lambda: measured(run_optimizer(make, steps=STEPS)),
+        (cls, kwargs),
     )
 
 

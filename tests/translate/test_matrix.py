@@ -7,14 +7,35 @@ import pytest
 
 from equivalence.translate import matrix
 from equivalence.translate.cases import LOSS_TOL, TRAJECTORY_TOL, Case, all_cases
+from equivalence.translate.suite import run_suite
+from equivalence.translate.torchsuite import SuiteConfig
 
 CASES = all_cases()
+ALONE = [c for c in CASES if c.spec is None]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c.kind}-{c.name}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize("case", ALONE, ids=[f"{c.kind}-{c.name}-{i}" for i, c in enumerate(ALONE)])
 def test_case_meets_its_bound(case):
     err, _ = case.measure()
     assert err <= case.tol, f"{case.name} ({case.config}): rel_err {err:.3e} > {case.tol:.0e}"
+
+
+def test_plain_optimizer_rows_meet_their_bound_measured_together():
+    # One compiled program per optimizer class instead of one per row (the CLI measures them one by one).
+    together = [c for c in CASES if c.spec is not None]
+    configs = [SuiteConfig(cls.__name__, c.config, "plain", cls, kwargs, c.config)
+               for c in together for cls, kwargs in [c.spec]]
+    rows = run_suite(configs, steps=together[0].steps)
+    assert len(rows) == len(together) >= 18
+    for case, row in zip(together, rows, strict=True):
+        assert row.status == "matched" and row.horizon == case.steps, (case.name, case.config, row)
+        assert row.rel_err <= case.tol
+
+
+def test_a_row_measured_alone_agrees_with_the_batch():
+    case = next(c for c in CASES if c.spec is not None and c.name == "NAdam")
+    err, horizon = case.measure()
+    assert err <= case.tol and horizon == case.steps
 
 
 def test_catalogue_covers_every_kind_with_enough_rows():

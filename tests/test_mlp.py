@@ -132,7 +132,7 @@ def test_plots_return_figures_with_wrong_predictions_in_red_and_a_difference_pan
     matrix = evaluate.confusion([0, 1, 1], [0, 1, 0], 2)
     assert isinstance(plots.confusion_figure(matrix, ["a", "b"]), Figure)
     fig = plots.predictions_figure(np.zeros((3, 8, 8)), np.array([0, 1, 1]), np.array([0, 1, 0]), ["a", "b"])
-    titles = [ax.title for ax in fig.axes if ax.title.get_text()]
+    titles = [t for ax in fig.axes for t in ax.texts]  # one mosaic: a label above each image
     assert [t.get_text() for t in titles] == ["a (a)", "b (b)", "a (b)"]
     assert [t.get_color() for t in titles] == [plots.RIGHT, plots.RIGHT, plots.WRONG]
     one = plots.loss_figure({"torch": np.geomspace(1, 1e-3, 10)}, "one")

@@ -24,7 +24,8 @@ def nudge_drift(run, backend, data, ours: dict[str, np.ndarray]) -> dict:
 
     cfg = run.config
     trainer = backend.build(nudged(run.state))
-    for first, steps in session.plan(run.start, cfg.steps, session.chunk_length(cfg, cfg.batch_size or data.n)):
+    length = session.chunk_length(cfg, cfg.batch_size or data.n, getattr(backend, "compiles", False))
+    for first, steps in session.plan(run.start, cfg.steps, length):
         trainer, _ = backend.run_chunk(trainer, first, steps)
     drift = {"nudge_drift": rel_err(backend.export(trainer), ours)}
     if data.x_test is not None:

@@ -9,6 +9,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from tests.cli.helpers import both, run, state, train
 
@@ -72,3 +73,17 @@ def test_resume_of_a_run_stopped_before_its_first_checkpoint_says_how_to_start_a
     code, _, err = run(capsys, framework, "--resume", str(folder))
     assert code == 2 and err.count("\n") == 1
     assert "interrupted before its first checkpoint" in err and f"--out {folder} --stage=nn --steps=20" in err
+
+
+def test_the_first_signal_asks_the_loop_to_stop_a_second_leaves_at_once_and_handlers_come_back():
+    from training.session import Stop
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        with Stop() as stop:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.01)  # Python runs the handler between bytecodes
+            assert stop.asked == signal.SIGTERM
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # not reached: the second signal raises at once
+    assert signal.getsignal(signal.SIGTERM) is before

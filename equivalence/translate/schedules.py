@@ -11,6 +11,7 @@ import numpy as np
 import torch.optim.lr_scheduler as sched
 
 from . import cyclic
+from .chained import chained
 from .errors import UnsupportedError
 
 Schedule = Callable  # count (int32 array) -> scalar array
@@ -29,7 +30,7 @@ class GroupSchedules(NamedTuple):
 
 _SUPPORTED = (
     "StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR, ConstantLR, OneCycleLR, SequentialLR, "
-    "PolynomialLR, CosineAnnealingWarmRestarts, CyclicLR"
+    "PolynomialLR, CosineAnnealingWarmRestarts, CyclicLR, ChainedScheduler (of multiplicative ones)"
 )
 
 
@@ -211,7 +212,7 @@ def _closed_form_at_zero(s, i):
 
 
 def _check_known(s, where):
-    if type(s) in _SEGMENTS or type(s) is sched.SequentialLR:
+    if type(s) in _SEGMENTS or type(s) in (sched.SequentialLR, sched.ChainedScheduler):
         return
     name = type(s).__name__
     if isinstance(s, (sched.LambdaLR, sched.MultiplicativeLR)):
@@ -276,14 +277,18 @@ def group_schedules(scheduler, optimizer) -> list[GroupSchedules]:
     if scheduler.optimizer is not optimizer:
         raise UnsupportedError(f"{type(scheduler).__name__} belongs to another optimizer.")
     # CosineAnnealingWarmRestarts overrides step() and never counts _step_count.
-    if scheduler.last_epoch != 0 or getattr(scheduler, "_step_count", 1) not in (0, 1):
+    fresh = getattr(scheduler, "last_epoch", 0) == 0  # ChainedScheduler has none; chained.py checks its parts
+    if not fresh or getattr(scheduler, "_step_count", 1) not in (0, 1):
         raise UnsupportedError(
-            f"{type(scheduler).__name__} has already been stepped (last_epoch={scheduler.last_epoch}); "
+            f"{type(scheduler).__name__} has already been stepped (last_epoch={getattr(scheduler, 'last_epoch', None)}); "
             "translate a freshly constructed scheduler."
         )
     out = []
     for i, group in enumerate(optimizer.param_groups):
         lr_now = float(group["lr"])
+        if type(scheduler) is sched.ChainedScheduler:
+            out.append(GroupSchedules(chained(scheduler, i, lr_now, _SEGMENTS), None))
+            continue
         if type(scheduler) is sched.SequentialLR:
             out.append(GroupSchedules(_sequential(scheduler, i, lr_now), None))
             continue

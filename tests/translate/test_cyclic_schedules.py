@@ -1,4 +1,4 @@
-"""PolynomialLR, CosineAnnealingWarmRestarts and CyclicLR (with momentum cycling) follow torch step by step."""
+"""PolynomialLR, CosineAnnealingWarmRestarts, CyclicLR (momentum cycling) and ChainedScheduler follow torch."""
 
 import jax
 import jax.numpy as jnp
@@ -25,6 +25,12 @@ CASES = {
     "cyclic-triangular2": lambda o: S.CyclicLR(o, 0.01, 0.1, step_size_up=10, mode="triangular2"),
     "cyclic-exp-range": lambda o: S.CyclicLR(o, 0.01, 0.1, step_size_up=9, mode="exp_range", gamma=0.99),
     "cyclic-no-momentum": lambda o: S.CyclicLR(o, 0.02, 0.05, step_size_up=4, cycle_momentum=False),
+    "chained-step-exp-linear": lambda o: S.ChainedScheduler(
+        [S.StepLR(o, 10, 0.5), S.ExponentialLR(o, 0.99), S.LinearLR(o, 0.3, 1.0, 25)]
+    ),
+    "chained-constant-poly-multistep": lambda o: S.ChainedScheduler(
+        [S.ConstantLR(o, 0.5, 40), S.PolynomialLR(o, 150, 2.0), S.MultiStepLR(o, [30, 30, 90], 0.7)]
+    ),
     "sequential-poly-then-cyclic": lambda o: S.SequentialLR(
         o, [S.PolynomialLR(o, total_iters=20, power=2.0), S.CyclicLR(o, 0.01, 0.1, 6, cycle_momentum=False)],
         milestones=[25],
@@ -85,6 +91,13 @@ def test_polynomial_lr_reaches_exactly_zero_like_torch():
     lrs, ours, _, _ = torch_and_ours(lambda o: S.PolynomialLR(o, total_iters=37, power=1.7), optim.SGD, 60)
     np.testing.assert_array_equal(ours, lrs)
     assert lrs[37:].max() == 0.0
+
+
+def test_chained_closed_form_scheduler_is_refused():
+    opt = optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.1)
+    sched = S.ChainedScheduler([S.StepLR(opt, 3), S.CosineAnnealingLR(opt, 10)])
+    with pytest.raises(UnsupportedError, match="multiplicative"):
+        optimizer(opt, sched)
 
 
 def test_cyclic_custom_scale_fn_is_refused():

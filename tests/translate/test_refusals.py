@@ -29,7 +29,6 @@ def test_is_a_value_error():
     [
         (lambda o: S.LambdaLR(o, lambda epoch: 0.9**epoch), "LambdaLR"),
         (lambda o: S.MultiplicativeLR(o, lambda epoch: 0.9), "MultiplicativeLR"),
-        (lambda o: S.ChainedScheduler([S.StepLR(o, 3), S.ExponentialLR(o, 0.9)]), "ChainedScheduler"),
     ],
 )
 def test_unsupported_schedulers(make, name):

@@ -54,7 +54,7 @@ def print_table(results: list[dict], setup) -> None:
         table.add_row(r["stage"], f"{r['regime']} {r['lr']:g}, {r['steps']}", r["quantity"], r["pair"],
                       f"{r['rel_err']:.2e}", f"{r['max_abs']:.2e}", f"{r['tol']:.0e}", bad, horizon_cell(r),
                       "[green]pass[/]" if r["passed"] else "[red]FAIL[/]")
-    console = Console(width=max(Console().width, 130))  # rich assumes 80 columns in a pipe
+    console = Console(width=max(Console().width, 150))  # rich assumes 80 columns in a pipe
     console.print(table)
     for line in notes(results):
         console.print(line, highlight=False)

@@ -27,7 +27,7 @@ def test_seed_bench_json_reports_every_impl(capsys):
 
 
 def test_memmap_bench_runs_and_cleans_up(tmp_path):
-    res = bench_memmap.bench(rows=20_000, batch_size=256, steps=40, chunk=20, repeats=1, tmp=str(tmp_path))
+    res = bench_memmap.bench(rows=2_000, batch_size=64, steps=20, chunk=10, repeats=1, tmp=str(tmp_path))
     assert [r["mode"] for r in res["results"]] == ["memory", "memmap"]
     assert all(r["steps_per_s"] > 0 for r in res["results"])
     assert res["memmap_vs_memory"] > 0

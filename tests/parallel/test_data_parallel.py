@@ -43,7 +43,7 @@ def check_one_writer(folder, outputs: list, stage: str, device: str) -> None:
     """Only process 0 wrote the folder and printed the report; the launch flags were not saved."""
     names = {p.name for p in folder.iterdir()}
     expected = {"config.json", "weights.safetensors", "state.safetensors", "metrics.json", "loss.png"}
-    assert names == expected | ({"confusion.png"} if stage == "mlp" else set())  # no stray temporary file
+    assert names == expected | ({"confusion.png", "classes.json"} if stage == "mlp" else set())  # no stray file
     reports = [line for _, out, _ in outputs for line in out.splitlines() if line.startswith("{")]
     assert len(reports) == 1, reports
     assert json.loads(reports[0])["device"].split()[-2:] == [device, "data-parallel"]

@@ -60,7 +60,7 @@ def test_every_stage_passes_the_lecture_run_and_the_committed_guides_match_it(ca
 
 @pytest.mark.parametrize("side, stage, old, new", [
     ("torch", "nn", "loss.backward()", "loss.backward(retain_graph=True)"),
-    ("jax", "optim", "optimizer.update(model, grads)", "optimizer.update(model, grads)  # edited"),
+    ("jax", "optim", "trainer.optimizer.update(trainer.model, grads)", "trainer.optimizer.update(trainer.model, grads)  # edited"),
 ])
 def test_an_edited_stage_file_fails_the_check_and_says_where(tmp_path, capsys, side, stage, old, new):
     measured = fake_measured()

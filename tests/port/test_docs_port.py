@@ -1,6 +1,11 @@
 """docs/port.md's pitfall table is the measured one: regenerate with `python -m tests.port.planted --write`."""
 
+import pytest
+
 from . import planted
+
+# The planted checks are cached in tests.port.planted; one worker computes them once for both files.
+pytestmark = pytest.mark.xdist_group("port-planted")
 
 
 def test_the_pitfall_table_in_docs_port_md_matches_a_fresh_measurement():

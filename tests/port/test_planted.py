@@ -7,6 +7,9 @@ from equivalence import port
 
 from . import planted
 
+# The planted checks are cached in tests.port.planted; one worker computes them once for both files.
+pytestmark = pytest.mark.xdist_group("port-planted")
+
 
 @pytest.mark.parametrize("case", planted.CASES, ids=lambda c: c.name)
 def test_a_planted_mistake_fails_at_its_leaf(case):

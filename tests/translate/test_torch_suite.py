@@ -12,6 +12,9 @@ from equivalence.translate import matrix, suite
 from equivalence.translate.horizon import MIN_HORIZON
 from equivalence.translate.torchsuite import suite_configs
 
+# The module fixture runs torch's whole optimizer database once; on one worker it is not run three times.
+pytestmark = pytest.mark.xdist_group("torch-suite")
+
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "translate.md"
 # Each refusal is justified in docs/translate.md ("Refused from torch's suite").
 REFUSED = {"LBFGS", "Muon", "SparseAdam"}

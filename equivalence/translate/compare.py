@@ -40,19 +40,13 @@ def float64():
         torch.set_default_dtype(old)
 
 
-def _flat(x) -> np.ndarray:
-    if isinstance(x, (list, tuple)):
-        return np.concatenate([_flat(v) for v in x]) if x else np.zeros(0)
-    return np.ravel(np.asarray(x, dtype=np.float64))
-
-
 def rel_err(reference, other) -> float:
     """||reference - other|| / ||reference|| over all entries of (nested lists of) arrays.
 
     Falls back to the absolute difference when the reference is all zeros;
     NaN anywhere gives NaN, which fails every ``<=`` bound.
     """
-    a, b = _flat(reference), _flat(other)
+    a, b = flat(reference), flat(other)
     if a.shape != b.shape:
         raise ValueError(f"cannot compare {a.shape} entries with {b.shape}")
     scale = np.linalg.norm(a)

@@ -9,13 +9,16 @@ HORIZON_TOL = 1e-11  # how far a nudged torch run may stray and still count as "
 MIN_HORIZON = 10  # fewer comparable steps than this cannot tell right from wrong
 
 
+def flat(params) -> np.ndarray:
+    """(n,) float64: (nested lists of) arrays, flattened and concatenated in order."""
+    if isinstance(params, (list, tuple)):
+        return np.concatenate([flat(q) for q in params]) if params else np.zeros(0)
+    return np.ravel(np.asarray(params, dtype=np.float64))
+
+
 def stack(trajectory) -> np.ndarray:
     """(steps, n) float64: each step's parameters, flattened and concatenated in order."""
-    return np.stack([np.concatenate([np.ravel(np.asarray(q, np.float64)) for q in step]) for step in trajectory])
-
-
-def flat(params) -> np.ndarray:
-    return np.concatenate([np.ravel(np.asarray(q, np.float64)) for q in params])
+    return np.stack([flat(step) for step in trajectory])
 
 
 def displacement_errors(reference: np.ndarray, other: np.ndarray, start_ref, start_other=None) -> np.ndarray:

@@ -102,3 +102,12 @@ def test_the_default_check_runs_every_stage_in_both_regimes_and_every_row_says_w
     assert len(results) == 2 * 12 and all(r["passed"] for r in results), [r for r in results if not r["passed"]]
     assert all(r["horizon"] == 20 for r in results if r["quantity"] == "trajectory")
     assert set(REGIMES) == {"lecture", "train"}
+
+
+def test_check_refuses_an_unknown_regime_with_one_line_and_exit_2(capsys):
+    from equivalence.cli import main
+
+    with pytest.raises(SystemExit) as bad:
+        main(["check", "--regime", "chaos"])
+    err = capsys.readouterr().err
+    assert bad.value.code == 2 and len(err.strip().splitlines()) == 1 and "--regime" in err

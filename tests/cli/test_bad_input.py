@@ -68,6 +68,7 @@ CASES = {  # name: (flags, a word the message must contain); {p} is the test's f
     "zero steps": (["--steps", "0"], "--steps"),
     "non-numeric steps": (["--steps", "many"], "--steps"),
     "zero batch size": (["--batch-size", "0"], "--batch-size"),
+    "zero threads": (["--threads", "0"], "--threads"),
     "batch larger than the data": (["--batch-size", "65"], "--batch-size"),
     "unknown stage": (["--stage", "cnn"], "--stage"),
     "unknown dtype": (["--dtype", "float16"], "--dtype"),

@@ -11,18 +11,26 @@ LECTURE_LR = 1e-6
 LECTURE_STEPS = 5000
 # Each stage's default learning rate. The lecture's 1e-6 stalls where the loss is a mean (nn: the gradient
 # is 1/128 of the summed one) and under Adam (each step moves a weight by at most lr, so 5e-3 in 5000 steps).
-STAGE_LR = {"manual": LECTURE_LR, "autograd": LECTURE_LR, "nn": 0.1, "optim": 1e-2, "module": 1e-2, "mlp": 1e-2}
+STAGE_LR = {"manual": LECTURE_LR, "autograd": LECTURE_LR, "nn": 0.1, "optim": 1e-2, "module": 1e-2, "mlp": 1e-2,
+            "cnn": 1e-2}
 # Each stage's initial weights (a netdata.init scheme), the same in both frameworks: manual and autograd
 # start from randn as the lecture does, the others from nn.Linear's default.
 STAGE_INIT = {"manual": "randn", "autograd": "randn", "nn": "torch", "optim": "torch", "module": "torch",
-              "mlp": "torch"}
+              "mlp": "torch", "cnn": "torch"}
 # Adam's settings: torch.optim.Adam's defaults, which Optax's match; spelled out so both sides say them.
 BETAS, EPS = (0.9, 0.999), 1e-8
 # The MLP lesson and the MLP equivalence check: two hidden layers put a ReLU between Linears twice.
 MLP_HIDDEN, MLP_CLASSES, MLP_STEPS = (16, 16), 3, 500
+# The CNN lesson (Conv-BatchNorm-ReLU-MaxPool twice, Dropout, Linear): output channels of each conv, its square
+# kernel (padding K // 2 keeps H and W), the 2x2 max-pool, the share of features Dropout zeroes, the lesson's
+# full-batch steps on digits. BatchNorm: PyTorch's momentum (new = (1 - m) * old + m * batch; Flax's momentum is
+# 1 - m) and eps, the same in both frameworks.
+CNN_CHANNELS, CNN_KERNEL, CNN_POOL, CNN_DROPOUT, CNN_STEPS = (16, 32), 3, 2, 0.25, 100
+BN_MOMENTUM, BN_EPS = 0.1, 1e-5
 
 # Independent streams per purpose, so asking for weights never shifts the data (and vice versa).
 DATA_STREAM, WEIGHT_STREAM, ORDER_STREAM, TRUTH_STREAM = 0, 1, 2, 3
+DROPOUT_STREAM = 7  # netdata.dropout's masks, keyed (seed, 7, step); datasets' split is stream 4
 
 
 def rng(seed: int, stream: int, *more: int) -> np.random.Generator:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -11,9 +12,9 @@ import optax
 from flax import nnx
 
 from jaxnet.loop import scan_steps
-from jaxnet.optim import adam
 from jaxnet.state import export_adam_at, export_linear, linear_grads, load_adam_at, load_linear, paths
 from netdata import init, problems
+from netdata.problems import BETAS, EPS
 
 
 # 1. Define the model: Linear layers with a ReLU between each pair, none after the last.
@@ -36,6 +37,22 @@ class Trainer(NamedTuple):
     optimizer: nnx.Optimizer
 
 
+@functools.lru_cache
+def _adamw(b1: float, b2: float, eps: float) -> optax.GradientTransformation:
+    # lr and the decay are values in the optimizer's state (inject_hyperparams), not constants of the compiled
+    # program: another --lr or --weight-decay reuses it. Decoupled, as torch.optim.AdamW: w -= lr * (adam + wd * w).
+    return optax.inject_hyperparams(optax.adamw, static_args=("b1", "b2", "eps", "eps_root"))(
+        learning_rate=0.0, weight_decay=0.0, b1=b1, b2=b2, eps=eps)
+
+
+def adamw(model: MLP, lr: float, weight_decay: float) -> nnx.Optimizer:
+    """`optax.adamw` through nnx.Optimizer; with weight_decay 0 it takes Adam's steps exactly."""
+    optimizer = nnx.Optimizer(model, _adamw(*BETAS, EPS), wrt=nnx.Param)
+    optimizer.opt_state.hyperparams["learning_rate"][...] = lr
+    optimizer.opt_state.hyperparams["weight_decay"][...] = weight_decay
+    return optimizer
+
+
 def _layer(weights: dict[str, np.ndarray], i: int) -> dict[str, np.ndarray]:
     return {k: weights[f"layers.{i}.{k}"] for k in ("w", "b")}
 
@@ -44,12 +61,12 @@ def _paths(model: MLP) -> dict[str, tuple]:
     return {k: v for i in range(len(model.layers)) for k, v in paths(("layers", i), f"layers.{i}.").items()}
 
 
-def build(weights: dict[str, np.ndarray], lr: float, device=None) -> Trainer:
+def build(weights: dict[str, np.ndarray], lr: float, device=None, weight_decay: float = 0.0) -> Trainer:
     """Layer sizes come from `layers.i.w`; `weights` may also hold Adam state to resume from."""
     model = MLP(init.mlp_sizes(weights), weights["layers.0.w"].dtype, rngs=nnx.Rngs(0))
     for i, layer in enumerate(model.layers):
         load_linear(layer, _layer(weights, i))
-    optimizer = adam(model, lr)
+    optimizer = adamw(model, lr, weight_decay)
     load_adam_at(optimizer, weights, _paths(model))
     return Trainer(model, optimizer)
 

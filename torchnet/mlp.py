@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from netdata import init, problems
+from netdata.problems import BETAS, EPS
 from torchnet.device import tensor
-from torchnet.optim import adam
 from torchnet.state import export_adam_params, export_linear, linear_grads, load_adam_params, load_linear, named
 
 
@@ -28,7 +28,12 @@ class MLP(torch.nn.Module):
 
 class Trainer(NamedTuple):
     model: MLP
-    optimizer: torch.optim.Adam
+    optimizer: torch.optim.AdamW
+
+
+def adamw(model: MLP, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """`torch.optim.AdamW` (decoupled: w -= lr * wd * w, then Adam's step); with weight_decay 0 exactly Adam."""
+    return torch.optim.AdamW(model.parameters(), lr=lr, betas=BETAS, eps=EPS, weight_decay=weight_decay)
 
 
 def _layer(weights: dict[str, np.ndarray], i: int) -> dict[str, np.ndarray]:
@@ -39,12 +44,13 @@ def _params(model: MLP) -> dict[str, tuple[torch.Tensor, bool]]:
     return {k: v for i, layer in enumerate(model.layers) for k, v in named(layer, f"layers.{i}.").items()}
 
 
-def build(weights: dict[str, np.ndarray], lr: float, device: str | torch.device = "cpu") -> Trainer:
+def build(weights: dict[str, np.ndarray], lr: float, device: str | torch.device = "cpu",
+          weight_decay: float = 0.0) -> Trainer:
     """Layer sizes come from `layers.i.w`; `weights` may also hold Adam state to resume from."""
     model = MLP(init.mlp_sizes(weights)).to(device=device, dtype=torch.from_numpy(weights["layers.0.w"]).dtype)
     for i, layer in enumerate(model.layers):
         load_linear(layer, _layer(weights, i))
-    optimizer = adam(model, lr)
+    optimizer = adamw(model, lr, weight_decay)
     load_adam_params(optimizer, _params(model), weights)
     return Trainer(model, optimizer)
 

@@ -17,6 +17,7 @@ from netdata.files import load_named
 from netdata.problems import rng
 
 SPLIT_STREAM = 4  # next to problems.DATA_STREAM..TRUTH_STREAM, so a split never shifts data or weights
+VALIDATION_STREAM = 5  # the validation part of the training rows: its own stream, so it never moves the test split
 NAMES = ("iris", "digits")
 IRIS_FEATURES = ("sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)")
 
@@ -100,7 +101,7 @@ def load(name_or_path: str, target: str | None = None, class_names: list[str] | 
 
 
 def stratified_split(labels: np.ndarray, test_fraction: float = 0.2,
-                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                     seed: int = 0, stream: int = SPLIT_STREAM) -> tuple[np.ndarray, np.ndarray]:
     """Sorted row indices (train, test): each class split in proportion, seeded, the same on every call.
 
     Class c puts round(n_c * test_fraction) of its rows in the test part, but always at least one in
@@ -121,7 +122,7 @@ def stratified_split(labels: np.ndarray, test_fraction: float = 0.2,
             raise InputError(f"class {c} has only {len(rows)} example; a split that puts every class in both "
                              f"parts needs at least 2 per class: add examples or drop the class")
         n_test = min(max(int(np.floor(len(rows) * test_fraction + 0.5)), 1), len(rows) - 1)
-        rows = rng(seed, SPLIT_STREAM, int(c)).permutation(rows)
+        rows = rng(seed, stream, int(c)).permutation(rows)
         test.append(rows[:n_test])
         train.append(rows[n_test:])
     if not train:

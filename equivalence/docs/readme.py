@@ -1,0 +1,202 @@
+"""The README's figures: each section between generated markers is rendered from a JSON file in docs/measured/.
+
+    python -m equivalence.docs.readme --check                 # exit 1 when the README and the JSON disagree
+    python -m equivalence.docs.readme --write                 # rewrite the README's generated sections
+    python -m equivalence.docs.readme --measure env           # docs/measured/env.json from the installed packages
+    python -m equivalence.docs.readme --measure equivalence   # docs/measured/equivalence.json: `equivalence check --json`
+
+A section is `<!-- generated: NAME -->` ... `<!-- /generated: NAME -->`; what lies between is never typed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import NamedTuple
+
+from training.runfolder import atomic_write_bytes
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+MEASURED = ROOT / "docs" / "measured"
+MARKER = re.compile(r"<!-- generated: (?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /generated: (?P=name) -->", re.S)
+PACKAGES = ("jax", "flax", "optax", "torch", "numpy")  # the "tested with" line, in this order
+QUANTITIES = ("predictions", "gradients", "update", "trajectory")
+DTYPES = ("float64", "float32")
+
+
+class MissingMeasurement(Exception):
+    """A section's JSON is absent or lacks a field; the message says which command writes it."""
+
+
+class Section(NamedTuple):
+    sources: tuple[str, ...]  # file names under docs/measured/
+    render: Callable[..., str]  # one parsed JSON per source -> the Markdown between the markers
+    writer: str  # the command that writes the sources
+
+
+def _sci(x: float) -> str:
+    return f"{x:.1e}"
+
+
+def _us(x: float) -> str:
+    return f"{x:,.0f} µs" if x >= 100 else f"{x:.3g} µs"
+
+
+def render_env(env: dict) -> str:
+    versions = ", ".join(f"{p} {env[p]}" for p in PACKAGES)
+    return f"Tested with Python {env['python']}, {versions} ({env['platform']}).\n"
+
+
+def render_equivalence(eq: dict) -> str:
+    """One row per dtype: rows passing, the worst relative error per quantity, the tolerance."""
+    lines = ["| dtype | rows passing | predictions | gradients | update | trajectory | tolerance |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    steps = set()
+    for dtype in DTYPES:
+        run = eq[dtype]
+        rows = run["results"]
+        worst = {q: max((r["rel_err"] for r in rows if r["quantity"] == q and r["rel_err"] is not None),
+                        default=math.nan) for q in QUANTITIES}
+        tols = sorted({r["tol"] for r in rows})
+        steps |= {(r["regime"], r["steps"]) for r in rows if r["quantity"] == "trajectory"}
+        passing = sum(r["passed"] for r in rows)
+        lines.append(f"| {dtype} | {passing} of {len(rows)} | " + " | ".join(_sci(worst[q]) for q in QUANTITIES)
+                     + f" | {', '.join(_sci(t) for t in tols)} |")
+    runs = ", ".join(f"{regime} {n}" for regime, n in sorted(steps))
+    lines.append("")
+    lines.append(f"(worst normwise relative error per quantity over every stage, pair and regime; {eq['device']}, "
+                 f"training runs of {runs} steps; `{eq['command']}`)")
+    return "\n".join(lines) + "\n"
+
+
+def render_speed(seed: dict, mlp: dict) -> str:
+    """jax-scan against the fastest torch row of the same run, per problem."""
+    lines = ["| problem | `jax-scan` per step | fastest torch row | its time per step | `jax-scan` speed-up |",
+             "| --- | ---: | --- | ---: | ---: |"]
+    for label, res in (("`seed`: the lecture's Adam step, 64×4 → 2", seed), ("`mlp`: 784-1024-1024-10, batch 1024", mlp)):
+        rows = {r["impl"]: r for r in res["results"]}
+        try:
+            best, scan = rows[res["best_torch"]], rows["jax-scan"]
+            ratio = scan["x_vs_best_torch"]
+        except KeyError as e:
+            raise MissingMeasurement(f"docs/measured/bench-{res['problem']}.json lacks {e}: rerun "
+                                     f"`python benchmarks/bench.py --problem {res['problem']} --json`") from None
+        lines.append(f"| {label} | {_us(scan['us_per_step'])} | `{best['impl']}` | {_us(best['us_per_step'])} "
+                     f"| {ratio:.2f}× |")
+    lines.append("")
+    lines.append(f"({seed['jax_device']}, {seed['cpu_count']} cores, float32, matmul precision {seed['precision']}; "
+                 "`python benchmarks/bench.py --problem seed|mlp --json`)")
+    return "\n".join(lines) + "\n"
+
+
+SECTIONS = {
+    "tested-with": Section(("env.json",), render_env, "python -m equivalence.docs.readme --measure env"),
+    "equivalence": Section(("equivalence.json",), render_equivalence,
+                           "python -m equivalence.docs.readme --measure equivalence"),
+    "speed": Section(("bench-seed.json", "bench-mlp.json"), render_speed,
+                     "python benchmarks/bench.py --problem seed|mlp --json"),
+}
+
+
+def render(name: str, measured: Path = MEASURED) -> str:
+    """The Markdown of one section from its JSON files."""
+    if name not in SECTIONS:
+        raise MissingMeasurement(f"unknown generated section {name!r}: known are {', '.join(SECTIONS)}")
+    section = SECTIONS[name]
+    data = []
+    for source in section.sources:
+        path = measured / source
+        if not path.is_file():
+            raise MissingMeasurement(f"{path} is missing: write it with `{section.writer}`")
+        data.append(json.loads(path.read_text(encoding="utf-8")))
+    try:
+        return section.render(*data)
+    except KeyError as e:
+        raise MissingMeasurement(f"{name}: {', '.join(section.sources)} lacks {e}: rewrite with `{section.writer}`") from None
+
+
+def update(text: str, measured: Path = MEASURED) -> str:
+    """The README text with every generated section rendered afresh."""
+    return MARKER.sub(lambda m: f"<!-- generated: {m['name']} -->\n{render(m['name'], measured)}"
+                                f"<!-- /generated: {m['name']} -->", text)
+
+
+def drift(text: str, measured: Path = MEASURED) -> list[str]:
+    """The names of the sections whose text differs from what their JSON renders."""
+    return [m["name"] for m in MARKER.finditer(text) if m["body"] != render(m["name"], measured)]
+
+
+def env() -> dict:
+    """The installed versions the README's "tested with" line names."""
+    return {"python": platform.python_version(), "platform": f"{platform.system()} {platform.machine()}",
+            **{p: metadata.version(p) for p in PACKAGES}}
+
+
+def measure_equivalence(steps: int | None = None) -> dict:
+    """`equivalence check --json` once per dtype (both regimes, every stage, on the CPU)."""
+    out = {}
+    for dtype in DTYPES:
+        cmd = [sys.executable, "-m", "equivalence", "check", "--json", "--dtype", dtype,
+               *(["--steps", str(steps)] if steps else [])]
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        if done.returncode not in (0, 1):  # 1: a row failed, which the README must then show
+            raise MissingMeasurement(f"{' '.join(cmd[1:])} exited {done.returncode}: {done.stderr.strip()[-300:]}")
+        run = json.loads(done.stdout)
+        keep = ("stage", "regime", "lr", "steps", "quantity", "pair", "rel_err", "max_abs", "tol", "passed",
+                "first_bad_step", "horizon")
+        run["results"] = [{k: r.get(k) for k in keep} for r in run["results"]]
+        out[dtype] = run
+    out["device"] = out["float64"]["device"]
+    out["command"] = "equivalence check --json --dtype float64|float32" + (f" --steps {steps}" if steps else "")
+    return out
+
+
+def write_json(path: Path, data: dict) -> None:
+    atomic_write_bytes(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m equivalence.docs.readme", description=__doc__.splitlines()[0])
+    act = p.add_mutually_exclusive_group(required=True)
+    act.add_argument("--check", action="store_true", help="exit 1 when a generated section differs from its JSON")
+    act.add_argument("--write", action="store_true", help="rewrite the generated sections from docs/measured/")
+    act.add_argument("--measure", choices=("env", "equivalence"), help="write docs/measured/<name>.json")
+    p.add_argument("--steps", type=int, help="--measure equivalence: training-run length (default: the check's)")
+    p.add_argument("--readme", type=Path, default=README)
+    p.add_argument("--measured", type=Path, default=MEASURED)
+    args = p.parse_args(argv)
+    try:
+        if args.measure:
+            data = env() if args.measure == "env" else measure_equivalence(args.steps)
+            args.measured.mkdir(parents=True, exist_ok=True)
+            write_json(args.measured / f"{args.measure}.json", data)
+            print(f"wrote {args.measured / (args.measure + '.json')}; now run --write")
+            return 0
+        text = args.readme.read_text(encoding="utf-8")
+        if args.check:
+            stale = drift(text, args.measured)
+            for name in stale:
+                print(f"{args.readme}: section {name!r} differs from docs/measured: run "
+                      "`python -m equivalence.docs.readme --write`")
+            return 1 if stale else 0
+        new = update(text, args.measured)
+        if new != text:
+            atomic_write_bytes(args.readme, new.encode("utf-8"))
+        print(f"{args.readme}: {len(MARKER.findall(new))} generated sections up to date")
+        return 0
+    except (MissingMeasurement, OSError, json.JSONDecodeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The README: short, every figure rendered from docs/measured/*.json, every link and command real."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from equivalence.docs import readme
+from netdata import problems
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXT = readme.README.read_text(encoding="utf-8")
+# The prose pages the README sends a reader to, whose links must also resolve.
+PAGES = ("README.md", "docs/troubleshooting.md", "docs/troubleshooting.ko.md", "docs/lecture.md",
+         "docs/training.md", "docs/equivalence.md", "docs/speed.md")
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def _links(page: Path) -> list[str]:
+    return [t for t in LINK.findall(page.read_text(encoding="utf-8")) if not re.match(r"[a-z]+:|#", t)]
+
+
+def _names(text: str) -> list[str]:
+    return [m["name"] for m in readme.MARKER.finditer(text)]
+
+
+def test_readme_is_at_most_150_lines():
+    assert len(TEXT.splitlines()) <= 150
+
+
+def test_every_generated_section_matches_its_json():
+    assert "tested-with" in _names(TEXT)
+    assert readme.drift(TEXT) == [], "run `python -m equivalence.docs.readme --write` and commit README.md"
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if (ROOT / p).exists()])
+def test_every_link_points_to_an_existing_file(page):
+    path = ROOT / page
+    missing = [t for t in _links(path) if not (path.parent / t.split("#")[0]).exists()]
+    assert missing == []
+
+
+def test_the_readme_links_every_page_of_docs_it_names():
+    linked = {(ROOT / t).resolve() for t in _links(readme.README)}
+    for name in ("guide.md", "guide.ko.md", "port.md", "translate.md", "parallel.md", "gpu-report.md",
+                 "troubleshooting.md", "LICENSE"):
+        assert any(p.name == name for p in linked), name
+
+
+def test_every_command_the_readme_runs_exists():
+    scripts = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"])
+    tools = set(re.findall(r"\.venv/bin/([\w-]+)", TEXT)) - {"python", "pip"}
+    assert tools and tools <= scripts
+    for script in re.findall(r"bash (scripts/\w[\w-]*)", TEXT):
+        assert (ROOT / script).is_file(), script
+    assert "TORCH_SPEC" in (ROOT / "scripts/setup").read_text()
+
+
+def test_the_lectures_constants_are_the_ones_the_code_uses():
+    assert f"`N, Din, Dout = {problems.N}, {problems.DIN}, {problems.DOUT}`" in TEXT
+    lr = f"{problems.LECTURE_LR:.0e}".replace("e-0", "e-")  # 1e-6, as the lecture writes it
+    assert f"for {problems.LECTURE_STEPS} steps at lr {lr}" in TEXT
+
+
+@pytest.fixture
+def copy(tmp_path) -> tuple[Path, Path]:
+    """The README and docs/measured/ copied, so a test may change either."""
+    shutil.copy(readme.README, tmp_path / "README.md")
+    shutil.copytree(readme.MEASURED, tmp_path / "measured")
+    return tmp_path / "README.md", tmp_path / "measured"
+
+
+def _edit_json(folder: Path, name: str, change) -> None:
+    data = json.loads((folder / name).read_text())
+    change(data)
+    (folder / name).write_text(json.dumps(data))
+
+
+JSON_CHANGES = {
+    "a newer torch": ("tested-with", "env.json", lambda d: d.update(torch="9.9.9")),
+    "a worse float64 gradient": ("equivalence", "equivalence.json",
+                                 lambda d: next(r for r in d["float64"]["results"]
+                                                if r["quantity"] == "gradients").update(rel_err=3e-13)),
+    "a failing float32 row": ("equivalence", "equivalence.json",
+                              lambda d: d["float32"]["results"][0].update(passed=False)),
+}
+
+
+@pytest.mark.parametrize("case", JSON_CHANGES, ids=list(JSON_CHANGES))
+def test_a_changed_json_makes_its_section_stale_until_written(copy, case):
+    section, name, change = JSON_CHANGES[case]
+    text_path, measured = copy
+    if section not in _names(text_path.read_text()):
+        pytest.skip(f"the README shows no {section} section")
+    _edit_json(measured, name, change)
+    args = ["--readme", str(text_path), "--measured", str(measured)]
+    assert readme.main(["--check", *args]) == 1
+    assert readme.main(["--write", *args]) == 0
+    assert readme.main(["--check", *args]) == 0
+    assert readme.drift(text_path.read_text(), measured) == []
+
+
+def test_a_hand_edited_figure_is_caught(copy):
+    text_path, measured = copy
+    text = text_path.read_text()
+    body = readme.MARKER.search(text)["body"]
+    edited = re.sub(r"\d", lambda m: str((int(m[0]) + 1) % 10), body, count=1)
+    assert edited != body
+    assert readme.drift(text.replace(body, edited), measured) == [readme.MARKER.search(text)["name"]]
+
+
+def test_a_missing_json_exits_2_naming_the_command_that_writes_it(copy, capsys):
+    text_path, measured = copy
+    (measured / "env.json").unlink()
+    assert readme.main(["--check", "--readme", str(text_path), "--measured", str(measured)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--measure env" in err
+
+
+def test_env_names_the_installed_versions_of_every_package():
+    env = readme.env()
+    assert set(readme.PACKAGES) | {"python", "platform"} <= set(env)
+    import torch
+    assert env["torch"] == torch.__version__

@@ -43,8 +43,10 @@ class Section(NamedTuple):
     writer: str  # the command that writes the sources
 
 
-def _sci(x: float) -> str:
-    return f"{x:.1e}"
+def _sci(x: float, digits: int = 1) -> str:
+    """1.2e-16, 1e-12: the exponent without its leading zero."""
+    mantissa, exp = f"{x:.{digits}e}".split("e")
+    return f"{mantissa}e{int(exp)}"
 
 
 def _us(x: float) -> str:
@@ -70,11 +72,11 @@ def render_equivalence(eq: dict) -> str:
         steps |= {(r["regime"], r["steps"]) for r in rows if r["quantity"] == "trajectory"}
         passing = sum(r["passed"] for r in rows)
         lines.append(f"| {dtype} | {passing} of {len(rows)} | " + " | ".join(_sci(worst[q]) for q in QUANTITIES)
-                     + f" | {', '.join(_sci(t) for t in tols)} |")
-    runs = ", ".join(f"{regime} {n}" for regime, n in sorted(steps))
+                     + f" | {', '.join(_sci(t, 0) for t in tols)} |")
+    runs = " and ".join(f"{n} steps at the {regime} lr" for regime, n in sorted(steps))
     lines.append("")
-    lines.append(f"(worst normwise relative error per quantity over every stage, pair and regime; {eq['device']}, "
-                 f"training runs of {runs} steps; `{eq['command']}`)")
+    lines.append(f"Worst normwise relative error per quantity over every stage, pair and regime, on the "
+                 f"{eq['device'].upper()}; training runs of {runs} (`{eq['command']}`).")
     return "\n".join(lines) + "\n"
 
 

@@ -63,6 +63,53 @@ def mlp(scheme: str, sizes: list[int], seed: int = 0, dtype=np.float32) -> dict[
     return out
 
 
+def conv(scheme: str, kernel: int, cin: int, cout: int, seed: int = 0, dtype=np.float32,
+         layer: int = 0) -> np.ndarray:
+    """A conv kernel in the canonical layout HWIO (kh, kw, Cin, Cout), as Flax's nnx.Conv keeps it.
+
+    PyTorch's Conv2d.weight is OIHW: w.transpose(3, 2, 0, 1). fan_in = kh * kw * Cin in both frameworks, so
+    "torch" (Conv2d's default, U(+-1/sqrt(fan_in)) like nn.Linear) and "flax" (lecun-normal) keep their
+    meaning. No bias: BatchNorm follows each conv and would cancel it.
+    """
+    fan_in = kernel * kernel * cin
+    flat = linear(scheme, fan_in, cout, seed, bias=False, dtype=np.float64, layer=layer)["w"]  # (kh*kw*Cin, Cout)
+    return flat.reshape(kernel, kernel, cin, cout).astype(dtype)
+
+
+def cnn(scheme: str, channels: list[int], features: int, classes: int, seed: int = 0, kernel: int = 3,
+        dtype=np.float32) -> dict[str, np.ndarray]:
+    """Weights of (Conv-BatchNorm-ReLU-MaxPool) x len(channels)-1, Dropout, Linear, in canonical names.
+
+    `channels` = [Cin, C1, C2, ...]; `features` = the Linear's inputs (H' * W' * C_last after the pools).
+    conv.i.w (kh, kw, Cin, Cout); bn.i.scale, bn.i.bias (learned, 1 and 0 at the start, as in both
+    frameworks); bn.i.mean, bn.i.var (running statistics, 0 and 1); fc.w (features, classes), fc.b; and
+    dropout.seed, the seed of the dropout masks' stream (netdata.dropout), so that either framework
+    resuming the run draws the masks the other would have drawn.
+    """
+    if len(channels) < 2 or min(channels) < 1 or features < 1 or classes < 1:
+        raise InputError(f"a CNN needs channels [Cin, C1, ...] of 1 or more, features and classes, got "
+                         f"{list(channels)}, {features}, {classes}")
+    out = {}
+    for i, (cin, cout) in enumerate(zip(channels[:-1], channels[1:])):
+        out[f"conv.{i}.w"] = conv(scheme, kernel, cin, cout, seed, dtype, layer=i)
+        out[f"bn.{i}.scale"], out[f"bn.{i}.bias"] = np.ones(cout, dtype), np.zeros(cout, dtype)
+        out[f"bn.{i}.mean"], out[f"bn.{i}.var"] = np.zeros(cout, dtype), np.ones(cout, dtype)
+    fc = linear(scheme, features, classes, seed, dtype=dtype, layer=len(channels) - 1)
+    return out | {"fc.w": fc["w"], "fc.b": fc["b"], "dropout.seed": np.asarray(seed, dtype=np.int64)}
+
+
+def cnn_channels(weights: dict[str, np.ndarray]) -> list[int]:
+    """[Cin, C1, ...] read back from `conv.i.w`; the inverse of `cnn`'s layout."""
+    count = sum(1 for k in weights if k.startswith("conv.") and k.endswith(".w"))
+    if count == 0 or any(f"conv.{i}.w" not in weights or weights[f"conv.{i}.w"].ndim != 4 for i in range(count)):
+        raise InputError(f"not CNN weights: expected conv.0.w, conv.1.w, ... of shape (kh, kw, Cin, Cout), "
+                         f"got {sorted(weights)}")
+    shapes = [weights[f"conv.{i}.w"].shape for i in range(count)]
+    if any(a[3] != b[2] for a, b in zip(shapes, shapes[1:])):
+        raise InputError(f"CNN kernel shapes do not chain (Cout of one is Cin of the next): {shapes}")
+    return [shapes[0][2], *(s[3] for s in shapes)]
+
+
 def mlp_sizes(weights: dict[str, np.ndarray]) -> list[int]:
     """[Din, H1, ..., C] read back from `layers.i.w`; the inverse of `mlp`'s layout."""
     count = sum(1 for k in weights if k.startswith("layers.") and k.endswith(".w"))

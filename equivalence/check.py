@@ -22,7 +22,8 @@ Arrays = dict[str, np.ndarray]
 # A trajectory is judged on every step's loss and the final weights. Optimizer state is judged
 # after one update only: over thousands of float32 steps Adam's second moment carries its own
 # rounding, amplified ~1/(1 - beta2) = 1000x, in every implementation alike.
-OPTIMIZER_STATE = ("adam.",)
+# The cnn's dropout.seed (the seed of its masks' stream) is a constant, not a trained weight.
+OPTIMIZER_STATE = ("adam.", "dropout.")
 SEPARATION = tolerance.TOLERANCES["float32"].rel  # "the frameworks separate": a float32 user's yardstick
 NEAR_MINIMUM = 0.01  # the loss has less than 1% of its whole fall left to go
 NEAR_ZERO = 1e-4  # a ReLU input this close to 0 (relative to the layer's largest) can flip under float32 rounding

@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from equivalence import reference, reference_mlp
-from netdata import init, problems
+from equivalence import reference, reference_cnn, reference_mlp
+from netdata import images, init, problems
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,21 @@ def mlp_problem(s: Setup):
     return init.mlp("torch", [s.din, *problems.MLP_HIDDEN, s.dout], s.seed, dtype=s.dtype), x, labels
 
 
+def cnn_problem(s: Setup):
+    """The first n digits as (n, 1, 8, 8) images scaled to 0..1, their labels, a small CNN's PyTorch start.
+
+    Four and eight channels keep the oracle's hand-written convolutions quick; the layers are the lesson's.
+    """
+    digits = images.digits()
+    x = (digits.x[:s.n] / 16.0).astype(s.dtype)
+    weights = init.cnn("torch", [1, *CNN_CHECK_CHANNELS], 2 * 2 * CNN_CHECK_CHANNELS[-1], digits.num_classes,
+                       s.seed, dtype=s.dtype)
+    return weights, x, digits.labels[:s.n]
+
+
+CNN_CHECK_CHANNELS = (4, 8)
 LINEAR_STAGES = ("manual", "autograd", "nn", "optim", "module")
-OTHER_STAGES = {"mlp": (reference_mlp.stage(), mlp_problem)}  # name -> (its own reference, its problem)
+OTHER_STAGES = {"mlp": (reference_mlp.stage(), mlp_problem), "cnn": (reference_cnn.stage(), cnn_problem)}  # name -> (its own reference, its problem)
 STAGES = LINEAR_STAGES + tuple(OTHER_STAGES)
 
 
@@ -66,7 +79,7 @@ STAGES = LINEAR_STAGES + tuple(OTHER_STAGES)
 # an lr where the loss falls to below half within TRAIN_STEPS (measured with the oracle, float32 and
 # float64 alike: manual/autograd 268.5 -> 59.2, nn/optim/module 8.19 -> 0.91, mlp 0.76 -> 1.6e-5).
 # 1000 steps reach each minimum and keep the default check within its time; --steps overrides.
-TRAIN_LR = {"manual": 1e-3, "autograd": 1e-3, "nn": 0.1, "optim": 1e-2, "module": 1e-2, "mlp": 1e-2}
+TRAIN_LR = {"manual": 1e-3, "autograd": 1e-3, "nn": 0.1, "optim": 1e-2, "module": 1e-2, "mlp": 1e-2, "cnn": 1e-2}
 TRAIN_STEPS = 1000
 REGIMES = ("lecture", "train")
 

@@ -100,12 +100,31 @@ def render_speed(seed: dict, mlp: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_accuracy(defaults: dict) -> str:
+    """Test accuracy of `--stage mlp` with default flags, per data set and framework, beside softmax regression."""
+    lines = ["| `--data` | test accuracy, jax | test accuracy, torch | softmax regression | same predictions |",
+             "| --- | ---: | ---: | ---: | --- |"]
+    for name, entry in defaults["data"].items():
+        runs = entry["runs"]["defaults"]
+        same = {True: "yes", False: "no", None: "-"}[entry.get("same_confusion")]
+        lines.append(f"| {name} | " + " | ".join(f"{runs[fw]['test_accuracy']:.3f}" if fw in runs else "-"
+                                                 for fw in ("jax", "torch"))
+                     + f" | {entry['softmax_regression']:.3f} | {same} |")
+    d = defaults["defaults"]
+    lines.append("")
+    lines.append(f"(`--stage mlp`, default flags: hidden {','.join(map(str, d['hidden']))}, lr {d['lr']:g}, "
+                 f"{d['steps']} steps at most; `python benchmarks/defaults.py --out docs/measured/defaults.json`)")
+    return "\n".join(lines) + "\n"
+
+
 SECTIONS = {
     "tested-with": Section(("env.json",), render_env, "python -m equivalence.docs.readme --measure env"),
     "equivalence": Section(("equivalence.json",), render_equivalence,
                            "python -m equivalence.docs.readme --measure equivalence"),
     "speed": Section(("bench-seed.json", "bench-mlp.json"), render_speed,
                      "python benchmarks/bench.py --problem seed|mlp --json"),
+    "accuracy": Section(("defaults.json",), render_accuracy,
+                        "python benchmarks/defaults.py --out docs/measured/defaults.json"),
 }
 
 

@@ -127,3 +127,12 @@ def test_env_names_the_installed_versions_of_every_package():
     assert set(readme.PACKAGES) | {"python", "platform"} <= set(env)
     import torch
     assert env["torch"] == torch.__version__
+
+
+@pytest.mark.parametrize("name", list(readme.SECTIONS))
+def test_a_json_without_its_fields_names_the_command_that_rewrites_it(tmp_path, name):
+    section = readme.SECTIONS[name]
+    for source in section.sources:
+        (tmp_path / source).write_text("{}")
+    with pytest.raises(readme.MissingMeasurement, match=re.escape(section.writer)):
+        readme.render(name, tmp_path)

@@ -1,9 +1,22 @@
-"""Time one training step five ways side by side: torch eager/compile, jax.jit, nnx.jit, and the CLI's lax.scan.
+"""Time one training step many ways side by side: torch at its best and JAX from jit to the CLI's lax.scan.
 
-    python benchmarks/bench.py --problem seed|mlp [--json] [--device cpu|gpu] [--steps N]
+    python benchmarks/bench.py --problem seed|mlp [--json] [--out PATH] [--device cpu|gpu] [--steps N]
                                [--precision highest|default] [--repeats R] [--skip torch-compile,...]
-                               [--threads N] [--min-repeat-s S] [--peak-size N]
+                               [--only torch-eager,...] [--threads N] [--min-repeat-s S] [--peak-size N]
     python benchmarks/bench.py --memmap [...]   # jaxnet-train on a memory-mapped folder vs in memory
+
+The figures the README quotes (docs/measured/, regenerate on an idle machine; ~2 and ~4 min on 2 cores):
+    .venv/bin/python benchmarks/bench.py --problem seed --out docs/measured/bench-seed.json
+    .venv/bin/python benchmarks/bench.py --problem mlp --out docs/measured/bench-mlp.json
+
+Rows: torch-eager (the stage's train_step), torch-fused (Adam fused=True), torch-compile (the step under
+torch.compile, mode max-autotune-no-cudagraphs on CPU, reduce-overhead on CUDA), torch-cudagraph (CUDA
+only: the whole step captured with capturable Adam, replayed), jax-floor (a hand-written one-vector Adam
+scan, benchmarks/floor.py), jax-jit-step, nnx-jit-step and jax-scan (the CLI's jaxnet/loop.scan_steps).
+A row that needs CUDA is kept on a CPU with `skipped` saying why. `best_torch` names the fastest torch row;
+every JAX row has `x_vs_best_torch` (its speed-up over it) and jax-scan `x_of_floor` (its time over
+jax-floor's). For mlp, `us_per_step_ceiling` is the roofline of benchmarks/floor.py at the GEMM rate and
+memory bandwidth measured in the same run, and each row's `pct_of_ceiling` how close it gets.
 
 Every implementation runs calls of `--steps` steps (for jax-scan one call is one compiled chunk), the
 device synchronized at the end of each call. The first call's time minus a steady call's is
@@ -32,7 +45,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import impls
+from benchmarks import floor, impls
 
 DEFAULTS = {  # (steps per call, repeats, min seconds per repeat) by (problem, device)
     ("seed", "cpu"): (1000, 7, 0.2), ("seed", "gpu"): (1000, 7, 0.2),
@@ -61,9 +74,12 @@ def _unless_stopped(f):
 class Timed:
     """One implementation under the clock: a cold and a warm call, then timed repeats of `calls` calls."""
 
-    def __init__(self, impl: str, make, steps: int):
+    def __init__(self, impl: str, make, steps: int, skipped: str | None = None):
         self.impl, self.steps, self.row = impl, steps, {"impl": impl}
         self.per_step: list[float] = []
+        if skipped:  # a row that cannot run on this device: kept, with the reason
+            self.row |= {"us_per_step": None, "compile_s": None, "skipped": skipped}
+            return
         try:
             self.run, self.to_loss = make()
         except Exception as err:  # noqa: BLE001 - e.g. torch.compile without a C compiler: a row, not a crash
@@ -71,13 +87,15 @@ class Timed:
 
     @property
     def ok(self) -> bool:
-        return "error" not in self.row
+        return "error" not in self.row and "skipped" not in self.row
 
     def fail(self, err: BaseException) -> None:
         text = " ".join(f"{type(err).__name__}: {err}".split())
         self.row = {"impl": self.impl, "us_per_step": None, "compile_s": None, "error": text[:500]}
 
     def warm_up(self, repeats: int, min_repeat_s: float, max_s: float | None) -> None:
+        if not self.ok:
+            return
         if STOP["reason"]:
             return self.fail(TimeoutError(STOP["reason"]))
         try:
@@ -137,11 +155,14 @@ def bench(problem: str, device: str = "cpu", precision: str = "highest", steps: 
 
     impls.torch_precision(precision)
     with jdevice.context(device, "float32", precision) as dev:  # JAX's precision is part of its cache key
-        makers = {"torch-eager": lambda: impls.torch_runner(p, device, False),
-                  "torch-compile": lambda: impls.torch_runner(p, device, True)}
+        makers = {impl: (lambda mode=impl.removeprefix("torch-"): impls.torch_runner(p, device, mode))
+                  for impl in impls.TORCH_IMPLS}
+        makers["jax-floor"] = lambda: floor.floor_runner(p, dev)
         makers |= {impl: (lambda impl=impl: impls.jax_runner(p, impl, dev))
                    for impl in ("jax-jit-step", "nnx-jit-step", "jax-scan")}
-        timed = [Timed(impl, make, steps) for impl, make in makers.items() if impl not in skip]
+        cuda = device == "gpu" and torch.cuda.is_available()
+        timed = [Timed(impl, makers[impl], steps, None if cuda else impls.CUDA_ONLY.get(impl))
+                 for impl in impls.IMPLS if impl not in skip]
         for t in timed:
             t.warm_up(repeats, min_repeat_s, max_s)
         for _ in range(repeats):
@@ -152,6 +173,8 @@ def bench(problem: str, device: str = "cpu", precision: str = "highest", steps: 
         # Only a problem with a FLOP count is judged against the matmul peak; seed is pure overhead.
         peak_n = peak_n if p.flops_per_step else 0
         peak_gflops = _unless_stopped(lambda: impls.jax_peak_gflops(dev, peak_n)) if peak_n else None
+        nbytes = floor.mlp_bytes(impls.MLP_SIZES, impls.MLP_BATCH) if problem == "mlp" else None
+        bandwidth = _unless_stopped(lambda: floor.jax_bandwidth(dev, nbytes)) if peak_n and nbytes else None
         jax_device = f"{dev.platform}:{dev.device_kind}"
     torch_peak = None
     if peak_n and problem == "mlp":
@@ -164,8 +187,13 @@ def bench(problem: str, device: str = "cpu", precision: str = "highest", steps: 
                 r["gflops"] = p.flops_per_step / (r["us_per_step"] * 1e-6) / 1e9
                 r["pct_of_peak"] = 100 * r["gflops"] / peak_gflops if peak_gflops else None
     floor_us = p.matmul_flops / (peak_gflops * 1e3) if p.matmul_flops and peak_gflops else None
+    ceiling = floor.ceiling_us(p.matmul_flops, nbytes, peak_gflops, bandwidth) if nbytes and peak_gflops and bandwidth else None
+    best = compare(rows, ceiling)
     return {
-        "problem": problem, "device": device, "precision": precision, "results": rows,
+        "problem": problem, "device": device, "precision": precision, "results": rows, **best,
+        # The roofline: matmul FLOPs at the measured GEMM rate + the other bytes at the measured bandwidth.
+        "us_per_step_ceiling": ceiling, "bytes_per_step": nbytes, "bytes_formula": floor.BYTES_FORMULA if nbytes else None,
+        "bandwidth_gbytes_per_s": bandwidth, "matmul_flops_per_step": p.matmul_flops,
         # The fastest a step can be (its unavoidable matmuls at the measured peak), and so the largest
         # speed-up over torch-eager that any implementation could show on this machine.
         "us_per_step_at_peak": floor_us, "max_x_vs_torch_eager": base / floor_us if base and floor_us else None,
@@ -178,6 +206,22 @@ def bench(problem: str, device: str = "cpu", precision: str = "highest", steps: 
     }
 
 
+def compare(rows: list[dict], ceiling: float | None) -> dict:
+    """best_torch and each row's ratios: x_vs_best_torch (JAX rows), x_of_floor (jax-scan), pct_of_ceiling."""
+    timed = {r["impl"]: r["us_per_step"] for r in rows if r.get("us_per_step")}
+    torch_rows = {k: v for k, v in timed.items() if k in impls.TORCH_IMPLS}
+    best = min(torch_rows, key=torch_rows.get) if torch_rows else None
+    for r in rows:
+        us = r.get("us_per_step")
+        if r["impl"].startswith(("jax-", "nnx-")):
+            r["x_vs_best_torch"] = timed[best] / us if best and us else None
+        if r["impl"] == "jax-scan":
+            r["x_of_floor"] = us / timed["jax-floor"] if us and "jax-floor" in timed else None
+        if ceiling:
+            r["pct_of_ceiling"] = 100 * ceiling / us if us else None
+    return {"best_torch": best, "best_torch_us_per_step": timed.get(best)}
+
+
 def print_table(res: dict) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -186,34 +230,41 @@ def print_table(res: dict) -> None:
     table = Table(title=f"{res['problem']} on {res['jax_device']}, precision {res['precision']}, "
                         f"{res['steps_per_call']} steps per call, load avg {load[0]} -> {load[1]} "
                         f"on {res['cpu_count']} cores")
-    gflops = res["flops_per_step"] is not None
-    errors = []
-    for col in ("impl", "us/step", "min us/step", "x vs torch-eager", "compile s",
-                *(("GFLOP/s", "% of peak") if gflops else ()), "loss, 1st call"):
+    gflops, ceiling = res["flops_per_step"] is not None, res.get("us_per_step_ceiling") is not None
+    cols = ("impl", "us/step", "min us/step", "x vs torch-eager", f"x vs {res['best_torch']}", "compile s",
+            *(("GFLOP/s", "% of peak") if gflops else ()), *(("% of ceiling",) if ceiling else ()), "loss, 1st call")
+    for col in cols:
         table.add_column(col, justify="left" if col == "impl" else "right")
+    notes = []
+
+    def cell(r, key, spec):
+        return format(r[key], spec) if r.get(key) is not None else "-"
+
     for r in res["results"]:
         if r["us_per_step"] is None:
-            table.add_row(r["impl"], "-", "-", "-", "-", *(("-", "-") if gflops else ()), "-")
-            errors.append(f"{r['impl']}: {r['error']}")
+            table.add_row(r["impl"], *["-"] * (len(cols) - 1))
+            notes.append(f"{r['impl']}: {r.get('error') or r.get('skipped')}")
             continue
-        ratio = r.get("x_vs_torch_eager")
-        extra = (f"{r['gflops']:.1f}", f"{r['pct_of_peak']:.0f}" if r.get("pct_of_peak") else "-") if gflops else ()
-        table.add_row(r["impl"], f"{r['us_per_step']:.1f}", f"{r['us_per_step_min']:.1f}",
-                      f"{ratio:.2f}x" if ratio else "-", f"{r['compile_s']:.2f}", *extra,
-                      f"{r['loss_after_first_call']:.5g}")
-    console = Console(width=max(Console().width, 120))
+        table.add_row(r["impl"], cell(r, "us_per_step", ".1f"), cell(r, "us_per_step_min", ".1f"),
+                      cell(r, "x_vs_torch_eager", ".2f"), cell(r, "x_vs_best_torch", ".2f"), cell(r, "compile_s", ".2f"),
+                      *((cell(r, "gflops", ".1f"), cell(r, "pct_of_peak", ".0f")) if gflops else ()),
+                      *((cell(r, "pct_of_ceiling", ".0f"),) if ceiling else ()), cell(r, "loss_after_first_call", ".5g"))
+    console = Console(width=max(Console().width, 140))
     console.print(table)
-    for e in errors:
-        console.print(f"[red]{e}[/]", markup=True)
+    for note in notes:
+        console.print(f"[red]{note}[/]", markup=True)
+    scan = next((r for r in res["results"] if r["impl"] == "jax-scan" and r.get("x_of_floor")), None)
+    if scan:
+        console.print(f"jax-scan takes {scan['x_of_floor']:.2f}x jax-floor's time a step (the hand-written one-vector Adam)")
     if res["peak_gflops"]:
         torch_peak = f", torch {res['torch_peak_gflops']:.1f}" if res["torch_peak_gflops"] else ""
         console.print(f"peak_gflops ({res['peak_n']}^3 float32 matmul): jax {res['peak_gflops']:.1f}{torch_peak}")
     if gflops:
         console.print(f"FLOPs: {res['flops_per_step'] / 1e9:.2f} GFLOP per step = {res['flops_formula']}")
-    if res["us_per_step_at_peak"]:
-        bound = f"{res['max_x_vs_torch_eager']:.2f}x" if res["max_x_vs_torch_eager"] else "-"
-        console.print(f"at the matmul peak a step would take {res['us_per_step_at_peak']:.1f} us (its unavoidable "
-                      f"matmuls only): no implementation can beat torch-eager by more than {bound} here")
+    if ceiling:
+        console.print(f"ceiling {res['us_per_step_ceiling']:.1f} us a step: {res['matmul_flops_per_step'] / 1e9:.2f} GFLOP "
+                      f"of matmuls at {res['peak_gflops']:.1f} GFLOP/s + {res['bytes_per_step'] / 1e6:.1f} MB at "
+                      f"{res['bandwidth_gbytes_per_s']:.1f} GB/s ({res['bytes_formula']})")
 
 
 def finite(v):
@@ -239,10 +290,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--min-repeat-s", type=float, help="each repeat runs enough calls to last this long")
     p.add_argument("--skip", default="",
                    help=f"comma-separated implementations to leave out, of {', '.join(impls.IMPLS)}")
+    p.add_argument("--only", default="", help="comma-separated implementations to run, the others left out")
     p.add_argument("--peak-size", type=int, default=2048, help="n of the n^3 matmul giving peak_gflops (0: none)")
     p.add_argument("--threads", type=int, help="torch intra-op threads; 1 also makes XLA:CPU single-threaded; "
                                                "0: the libraries' defaults (default: 1 for seed on cpu, else 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--out", type=Path, help="also write the JSON to this file (atomically: temp file + rename)")
     p.add_argument("--memmap", action="store_true", help="run benchmarks/bench_memmap.py instead (its flags follow)")
     return p
 
@@ -254,10 +307,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return bench_memmap.main([a for a in argv if a != "--memmap"])
     args = parser().parse_args(argv)
-    skip = tuple(s for s in args.skip.split(",") if s)
-    unknown = set(skip) - set(impls.IMPLS)
-    if unknown:
-        parser().error(f"--skip: unknown implementation(s) {', '.join(sorted(unknown))}")
+    skip, only = (tuple(s for s in arg.split(",") if s) for arg in (args.skip, args.only))
+    for flag, names in (("--skip", skip), ("--only", only)):
+        unknown = set(names) - set(impls.IMPLS)
+        if unknown:
+            parser().error(f"{flag}: unknown implementation(s) {', '.join(sorted(unknown))}; use {', '.join(impls.IMPLS)}")
+    skip += tuple(i for i in impls.IMPLS if only and i not in only)
     signal.signal(signal.SIGTERM, _on_sigterm)  # under `timeout`: still print what was measured
     from netdata.errors import InputError
 
@@ -267,8 +322,13 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as err:  # e.g. --device gpu where there is none
         print(f"bench.py: {err}", file=sys.stderr)
         return 2
+    text = json.dumps(finite(res), indent=2)
+    if args.out:
+        tmp = args.out.with_name(args.out.name + ".tmp")
+        tmp.write_text(text + "\n")
+        tmp.replace(args.out)
     if args.json:
-        print(json.dumps(finite(res), indent=2))
+        print(text)
     else:
         print_table(res)
     return 0

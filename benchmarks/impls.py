@@ -1,4 +1,4 @@
-"""The benchmarked problems and the five ways of running their training step, each as a `run()` of K steps."""
+"""The benchmarked problems and the ways of running their training step, each as a `run()` of K steps."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ import numpy as np
 
 from netdata import init, problems
 
-IMPLS = ("torch-eager", "torch-compile", "jax-jit-step", "nnx-jit-step", "jax-scan")
+IMPLS = ("torch-eager", "torch-fused", "torch-compile", "torch-cudagraph", "jax-floor", "jax-jit-step", "nnx-jit-step",
+         "jax-scan")
+TORCH_IMPLS = ("torch-eager", "torch-fused", "torch-compile", "torch-cudagraph")
+CUDA_ONLY = {"torch-cudagraph": "needs CUDA: a CUDA graph captures GPU kernels (no CPU equivalent)"}
 MLP_SIZES, MLP_BATCH, MLP_LR, MLP_POOL = [784, 1024, 1024, 10], 1024, 1e-3, 8
 FLOPS_FORMULA = ("6 * params * batch per step (per multiply-accumulate: 2 FLOPs forward, 4 backward); it counts the "
                  "first layer's input gradient, which no one computes, so it is ~14% above the work done for mlp")
@@ -77,8 +80,22 @@ def torch_precision(precision: str) -> None:
         torch.set_float32_matmul_precision("high")
 
 
-def torch_runner(p: Problem, device: str, compiled: bool) -> tuple[Callable[[], float], Callable]:
-    """zero_grad / forward / loss / backward / Adam step in a Python loop; `compiled`: via torch.compile."""
+COMPILE_MODE = {"cpu": "max-autotune-no-cudagraphs", "cuda": "reduce-overhead"}  # torch.compile's best per device
+
+
+def _fused(optimizer, params, **extra):
+    """The same optimizer (Adam, or AdamW with weight decay 0) over `params`, with torch's fast paths switched on."""
+    hyper = {k: optimizer.defaults[k] for k in ("lr", "betas", "eps", "weight_decay")}
+    return type(optimizer)(params, **hyper, **extra)
+
+
+def torch_runner(p: Problem, device: str, mode: str = "eager") -> tuple[Callable[[], float], Callable]:
+    """zero_grad / forward / loss / backward / Adam step in a Python loop, as the stage's train_step does it.
+
+    mode eager: the stage as it is; fused: Adam(fused=True); compile: torch.compile(train_step) in
+    COMPILE_MODE's mode for the device; cudagraph: the whole step captured once in a CUDA graph
+    (capturable Adam) and replayed per step, the batch copied into the graph's input first.
+    """
     import torch
 
     from torchnet import device as tdevice
@@ -88,18 +105,60 @@ def torch_runner(p: Problem, device: str, compiled: bool) -> tuple[Callable[[], 
     trainer = stage.build(p.weights, p.lr, where)
     pool = [(tdevice.tensor(x, where), tdevice.tensor(y, where)) for x, y in zip(p.xs, p.ys)]
     batches = [pool[i] for i in p.order]
-    # The whole step, optimizer included: Dynamo compiles forward+loss (and AOTAutograd its backward)
-    # and Adam's update as separate graphs around the graph break at loss.backward().
-    if compiled:
+    sync = torch.cuda.synchronize if where.type == "cuda" else (lambda: None)
+    step = stage.train_step
+    if mode == "fused":
+        trainer = trainer._replace(optimizer=_fused(trainer.optimizer, trainer.model.parameters(), fused=True))
+    elif mode == "compile":
+        # The whole step, optimizer included: Dynamo compiles forward+loss (and AOTAutograd its backward)
+        # and Adam's update as separate graphs around the graph break at loss.backward().
         import logging
 
         torch._logging.set_logs(dynamo=logging.ERROR)  # not the note that Adam's profiler label is dropped
-    step = torch.compile(stage.train_step) if compiled else stage.train_step
-    sync = torch.cuda.synchronize if where.type == "cuda" else (lambda: None)
+        step = torch.compile(stage.train_step, mode=COMPILE_MODE[where.type])
+    elif mode == "cudagraph":
+        return _cudagraph_runner(stage, trainer, batches, sync)
 
     def run():
         for x, y in batches:
             loss = step(trainer, x, y)
+        sync()
+        return loss
+
+    return run, lambda loss: float(loss)
+
+
+def _cudagraph_runner(stage, trainer, batches, sync):
+    """PyTorch's whole-network capture recipe: warm up on a side stream, capture one step, replay it."""
+    import torch
+
+    params = list(trainer.model.parameters())
+    trainer = trainer._replace(optimizer=_fused(trainer.optimizer, params, capturable=True))
+    start = [w.detach().clone() for w in params]
+    x_in, y_in = (t.clone() for t in batches[0])
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # allocates Adam's state and the kernels' workspaces outside the capture
+        for _ in range(3):
+            stage.train_step(trainer, x_in, y_in)
+    torch.cuda.current_stream().wait_stream(side)
+    trainer.optimizer.zero_grad(set_to_none=True)  # backward allocates .grad from the graph's own pool
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        loss = stage.train_step(trainer, x_in, y_in)
+    with torch.no_grad():  # back to the start every implementation shares: the warm-up moved it
+        for w, w0 in zip(params, start):
+            w.copy_(w0)
+        for state in trainer.optimizer.state.values():
+            for value in state.values():
+                value.zero_()  # step, exp_avg, exp_avg_sq: a fresh Adam's
+    sync()
+
+    def run():
+        for x, y in batches:
+            x_in.copy_(x)
+            y_in.copy_(y)
+            graph.replay()
         sync()
         return loss
 

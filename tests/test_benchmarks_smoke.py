@@ -4,7 +4,11 @@ import json
 import math
 import os
 
-from benchmarks import bench, bench_memmap, impls
+import numpy as np
+import pytest
+
+from benchmarks import bench, bench_memmap, floor, impls
+from equivalence.tolerance import TOLERANCES
 
 
 def test_seed_bench_json_reports_every_impl(capsys):
@@ -14,16 +18,69 @@ def test_seed_bench_json_reports_every_impl(capsys):
     res = json.loads(capsys.readouterr().out)  # exactly one JSON object on stdout
     assert {"problem", "device", "precision", "results", "peak_gflops", "max_x_vs_torch_eager"} <= res.keys()
     assert (res["problem"], res["device"], res["precision"]) == ("seed", "cpu", "highest")
-    assert [r["impl"] for r in res["results"]] == ["torch-eager", "jax-jit-step", "nnx-jit-step", "jax-scan"]
+    assert [r["impl"] for r in res["results"]] == ["torch-eager", "torch-fused", "torch-cudagraph", "jax-floor",
+                                                   "jax-jit-step", "nnx-jit-step", "jax-scan"]
     assert res["peak_gflops"] is None and res["max_x_vs_torch_eager"] is None  # seed has no FLOPs to judge
+    assert res["us_per_step_ceiling"] is None
+    rows = {r["impl"]: r for r in res["results"]}
+    cudagraph = rows.pop("torch-cudagraph")  # on a CPU: kept, with the reason, not silently dropped
+    assert cudagraph["us_per_step"] is None and "CUDA" in cudagraph["skipped"]
+    assert res["best_torch"] in ("torch-eager", "torch-fused")
+    best = rows[res["best_torch"]]["us_per_step"]
+    assert best == min(rows[k]["us_per_step"] for k in ("torch-eager", "torch-fused"))
+    for impl in ("jax-floor", "jax-jit-step", "nnx-jit-step", "jax-scan"):
+        assert math.isclose(rows[impl]["x_vs_best_torch"], best / rows[impl]["us_per_step"])
+    assert math.isclose(rows["jax-scan"]["x_of_floor"], rows["jax-scan"]["us_per_step"] / rows["jax-floor"]["us_per_step"])
     losses = set()
-    for r in res["results"]:
+    for r in rows.values():
         assert "error" not in r, r
         assert math.isfinite(r["us_per_step"]) and r["us_per_step"] > 0, r
         assert math.isfinite(r["compile_s"]) and r["compile_s"] >= 0, r
         losses.add(round(r["loss_after_first_call"], 4))
     assert res["results"][0]["x_vs_torch_eager"] == 1.0
     assert len(losses) == 1  # the same 50 steps from the same start: every implementation trains alike
+
+
+def test_only_runs_the_named_implementations_and_an_unknown_one_exits_2(capsys):
+    assert bench.main(["--problem", "seed", "--steps", "5", "--repeats", "2", "--min-repeat-s", "0",
+                       "--only", "jax-floor,jax-scan", "--json"]) == 0
+    assert [r["impl"] for r in json.loads(capsys.readouterr().out)["results"]] == ["jax-floor", "jax-scan"]
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(["--only", "jax-scna"])
+    assert exit_.value.code == 2 and "jax-scna" in capsys.readouterr().err
+
+
+def test_the_floor_trains_the_same_mlp_trajectory_as_the_clis_scan():
+    # jax-floor is the yardstick only if it is the same computation: same start, batches, Adam and loss.
+    import jax
+
+    from netdata import init
+
+    g = np.random.default_rng(0)
+    steps, batch, sizes = 6, 16, [12, 8, 8, 3]
+    p = impls.Problem("mlp", "mlp", 1e-2, steps, init.mlp("torch", sizes, 0),
+                      g.standard_normal((2, batch, sizes[0]), dtype=np.float32), g.integers(0, 3, (2, batch)))
+    dev = jax.devices("cpu")[0]
+    with jax.default_matmul_precision("highest"):
+        floor_losses = np.asarray(floor.floor_runner(p, dev)[0]())
+        scan_losses = np.asarray(impls.jax_runner(p, "jax-scan", dev)[0]())
+    assert floor_losses[-1] < floor_losses[0]  # it learns
+    np.testing.assert_allclose(floor_losses, scan_losses, rtol=TOLERANCES["float32"].rel)
+
+
+@pytest.mark.parametrize("case", [
+    # (sizes, batch): bytes = 4 * (7 * params + 4 * batch * sum of layer widths)
+    ([784, 1024, 1024, 10], 1024),
+    ([3, 5, 2], 7),
+])
+def test_the_ceiling_adds_matmul_time_at_the_gemm_rate_to_byte_time_at_the_bandwidth(case):
+    sizes, batch = case
+    params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    nbytes = floor.mlp_bytes(sizes, batch)
+    assert nbytes == 4 * (7 * params + 4 * batch * sum(sizes[1:]))
+    flops = impls.mlp_matmul_flops(sizes, batch)
+    # 1 GFLOP/s is 1e3 FLOPs a microsecond, 1 GB/s 1e3 bytes a microsecond
+    assert math.isclose(floor.ceiling_us(flops, nbytes, 2.0, 4.0), flops / 2e3 + nbytes / 4e3)
 
 
 def test_memmap_bench_runs_and_cleans_up(tmp_path):

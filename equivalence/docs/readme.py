@@ -81,9 +81,10 @@ def render_equivalence(eq: dict) -> str:
 
 
 def render_speed(seed: dict, mlp: dict) -> str:
-    """jax-scan against the fastest torch row of the same run, per problem."""
+    """jax-scan against the fastest torch row of the same run, per problem, and against its floor / ceiling."""
     lines = ["| problem | `jax-scan` per step | fastest torch row | its time per step | `jax-scan` speed-up |",
              "| --- | ---: | --- | ---: | ---: |"]
+    notes = []
     for label, res in (("`seed`: the lecture's Adam step, 64×4 → 2", seed), ("`mlp`: 784-1024-1024-10, batch 1024", mlp)):
         rows = {r["impl"]: r for r in res["results"]}
         try:
@@ -91,12 +92,40 @@ def render_speed(seed: dict, mlp: dict) -> str:
             ratio = scan["x_vs_best_torch"]
         except KeyError as e:
             raise MissingMeasurement(f"docs/measured/bench-{res['problem']}.json lacks {e}: rerun "
-                                     f"`python benchmarks/bench.py --problem {res['problem']} --json`") from None
+                                     f"`{SPEED_WRITER}`") from None
         lines.append(f"| {label} | {_us(scan['us_per_step'])} | `{best['impl']}` | {_us(best['us_per_step'])} "
                      f"| {ratio:.2f}× |")
+        if scan.get("x_of_floor"):
+            notes.append(f"{res['problem']}: {scan['x_of_floor']:.2f}× the time of `jax-floor`, a hand-written "
+                         "one-vector Adam scan")
+        if scan.get("pct_of_ceiling"):
+            notes.append(f"{res['problem']}: {scan['pct_of_ceiling']:.0f} % of the roofline ceiling measured in "
+                         "the same run")
     lines.append("")
-    lines.append(f"({seed['jax_device']}, {seed['cpu_count']} cores, float32, matmul precision {seed['precision']}; "
-                 "`python benchmarks/bench.py --problem seed|mlp --json`)")
+    lines.append(f"`jax-scan` is the CLI's loop{': ' + '; '.join(notes) if notes else ''}. "
+                 f"{seed['jax_device']}, {seed['cpu_count']} cores, float32, matmul precision {seed['precision']} "
+                 f"(`{SPEED_WRITER}`).")
+    return "\n".join(lines) + "\n"
+
+
+def render_commands(cli: dict) -> str:
+    """Whole-process wall time of each CLI command, first run (cold compile cache) and second (cached)."""
+    lines = ["| command | first run | second run | of which training |", "| --- | ---: | ---: | ---: |"]
+    runs: dict[str, dict[int, dict]] = {}
+    for r in cli["runs"]:
+        runs.setdefault(r["command"], {})[r["run"]] = r
+    for command, by_run in runs.items():
+        first, second = by_run[1], by_run.get(2, {})
+        train = (first.get("timings") or {}).get("train_s")
+        lines.append(f"| `{command}` | {first['wall_s']:.1f} s | "
+                     + (f"{second['wall_s']:.1f} s" if second.get("wall_s") is not None else "-")
+                     + f" | {'-' if train is None else f'{train:.2f} s'} |")
+    a = cli["anchor"]
+    lines.append(f"| {a['command']} | {a['wall_s']:.1f} s | - | - |")
+    lines.append("")
+    lines.append(f"Whole processes on the {cli['device'].upper()} ({cli['cpu_count']} cores, load average "
+                 f"{cli['load_avg_start_end'][0]}); the second run finds its programs in the compile cache "
+                 f"(`{COMMANDS_WRITER}`).")
     return "\n".join(lines) + "\n"
 
 
@@ -117,12 +146,14 @@ def render_accuracy(defaults: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+SPEED_WRITER = "python benchmarks/bench.py --problem seed|mlp --out docs/measured/bench-<problem>.json"
+COMMANDS_WRITER = "python benchmarks/cli.py --json docs/measured/cli.json"
 SECTIONS = {
     "tested-with": Section(("env.json",), render_env, "python -m equivalence.docs.readme --measure env"),
     "equivalence": Section(("equivalence.json",), render_equivalence,
                            "python -m equivalence.docs.readme --measure equivalence"),
-    "speed": Section(("bench-seed.json", "bench-mlp.json"), render_speed,
-                     "python benchmarks/bench.py --problem seed|mlp --json"),
+    "speed": Section(("bench-seed.json", "bench-mlp.json"), render_speed, SPEED_WRITER),
+    "commands": Section(("cli.json",), render_commands, COMMANDS_WRITER),
     "accuracy": Section(("defaults.json",), render_accuracy,
                         "python benchmarks/defaults.py --out docs/measured/defaults.json"),
 }

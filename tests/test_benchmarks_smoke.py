@@ -112,3 +112,48 @@ def test_mlp_matmul_flops_equal_what_xla_counts_for_the_step_minus_elementwise_w
     ours = impls.mlp_matmul_flops(sizes, batch)
     assert ours == 2.0 * batch * (2 * (30 * 50 + 50 * 40 + 40 * 10) + 50 * 40 + 40 * 10)
     assert ours <= xla_flops <= 1.03 * ours  # XLA adds the biases, ReLUs and softmax, a few percent here
+
+
+@pytest.mark.parametrize("metrics, timings, compilations", [
+    # a CLI from before timings were measured: only the top-level compile_s and train_s
+    ({"compile_s": 0.5, "train_s": 2.0, "steps": 10}, {"compile_s": 0.5, "train_s": 2.0}, None),
+    # a CLI that measures itself: timings win, compilations counted
+    ({"compile_s": 0.5, "train_s": 2.0, "steps": 10, "compilations": 0,
+      "timings": {"imports_s": 1.0, "compile_s": 0.5, "train_s": 2.0, "figures_s": 0.1}},
+     {"imports_s": 1.0, "compile_s": 0.5, "train_s": 2.0, "figures_s": 0.1}, 0),
+])
+def test_cli_bench_reads_metrics_with_and_without_timings(tmp_path, metrics, timings, compilations):
+    from benchmarks import cli
+
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    got = cli._metrics(tmp_path)
+    assert (got["timings"], got["compilations"], got["steps"]) == (timings, compilations, 10)
+    assert cli._metrics(tmp_path / "missing") == {}  # a run that failed before writing: an empty row, no crash
+
+
+def test_cli_bench_times_the_plain_torch_anchor_as_a_whole_process(tmp_path):
+    from benchmarks import cli
+
+    res = cli.bench(tmp_path, quick=True, commands={})  # the anchor alone: the commands are the slow test's
+    anchor = res["anchor"]
+    assert anchor["rc"] == 0, anchor
+    assert anchor["steps"] == cli.QUICK_STEPS and anchor["rows"] > 0 and 0 <= anchor["test_accuracy"] <= 1
+    assert anchor["wall_s"] >= anchor["timings"]["total_s"] > anchor["timings"]["train_s"] > 0
+    assert anchor["cpu_s"] > 0
+    cli.print_table(res)
+
+
+@pytest.mark.slow
+def test_cli_bench_quick_runs_every_command_twice_and_the_second_jax_run_compiles_nothing(tmp_path, capsys):
+    from benchmarks import cli
+
+    out = tmp_path / "cli.json"
+    assert cli.main(["--quick", "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert [(r["command"], r["run"]) for r in res["runs"]] == [(c, i) for c in cli.COMMANDS for i in (1, 2)]
+    for r in res["runs"]:
+        assert r["rc"] == 0 and r["steps"] == cli.QUICK_STEPS and r["wall_s"] > r["timings"]["train_s"], r
+        if r["command"].startswith("jaxnet") and r["run"] == 2:
+            assert r["compilations"] == 0, r  # the persistent cache of the first run
+    assert res["anchor"]["rc"] == 0
+    assert "plain PyTorch" in capsys.readouterr().out

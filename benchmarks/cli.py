@@ -125,18 +125,22 @@ def print_table(res: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="cli.py", description=__doc__.splitlines()[0])
-    p.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON here (atomically)")
+    p.add_argument("--json", metavar="PATH", help="write the results as JSON here (atomically); -: on stdout, no table")
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     p.add_argument("--quick", action="store_true", help=f"{QUICK_STEPS} steps per run: a smoke test of this tool")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds each process may take (default 300)")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
         res = bench(Path(tmp), args.device, args.quick, args.timeout)
-    if args.json:
-        tmp_path = args.json.with_name(args.json.name + ".tmp")
-        tmp_path.write_text(json.dumps(res, indent=2) + "\n")
-        tmp_path.replace(args.json)
-    print_table(res)
+    text = json.dumps(res, indent=2)
+    if args.json == "-":
+        print(text)
+    else:
+        if args.json:
+            path = Path(args.json)
+            path.with_name(path.name + ".tmp").write_text(text + "\n")
+            path.with_name(path.name + ".tmp").replace(path)
+        print_table(res)
     return 0 if all(r["rc"] == 0 for r in [*res["runs"], res["anchor"]]) else 1
 
 

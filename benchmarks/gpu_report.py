@@ -21,7 +21,8 @@ from training.cli import Parser, positive_int
 EXIT_INCOMPLETE = 3  # the report is written, but some steps were skipped or timed out
 EQ_STEPS = ("eq-float32-highest", "eq-float32-default", "eq-float64")
 BENCH_STEPS = ("bench-seed-highest", "bench-mlp-highest", "bench-seed-default", "bench-mlp-default",
-               "bench-seed-compile", "bench-mlp-compile")
+               "bench-seed-compile", "bench-mlp-compile", "bench-cli")
+CLI_TIMINGS = ("imports_s", "compile_s", "train_s", "eval_s", "figures_s", "writes_s")
 CLI_STEPS = ("cli-jax", "cli-torch", "cli-resume-torch-from-jax", "cli-mlp-compare", "cli-mlp-deterministic-1",
              "cli-mlp-deterministic-2")
 
@@ -142,23 +143,48 @@ def benchmarks(steps: Steps) -> list[str]:
     for name in (n for n in BENCH_STEPS if n in steps.status):
         data = steps.load(name)
         md += [f"### {name}: {steps.verdict(name, data)}", ""]
-        if not data:
-            continue
-        peak = f"; peak_gflops {fmt(data['peak_gflops'], '.0f')} (jax {data['peak_n']}^3 matmul)" if data.get(
-            "peak_gflops") else ""
-        if data.get("us_per_step_at_peak"):
-            peak += (f", so a step takes at least {fmt(data['us_per_step_at_peak'], '.1f')} us and no impl can beat "
-                     f"torch-eager by more than {fmt(data.get('max_x_vs_torch_eager'), '.2f')}x")
-        md.append(f"{data['jax_device']}, {data['steps_per_call']} steps per call, load avg "
-                  f"{data['load_avg_start_end']}{peak}{'; ' + data['stopped'] if data.get('stopped') else ''}")
-        md += ["", "| impl | us/step | x vs torch-eager | compile s | GFLOP/s | % of peak | error |",
-               "|---|---:|---:|---:|---:|---:|---|"]
-        for r in data["results"]:
-            md.append(f"| {r['impl']} | {fmt(r['us_per_step'], '.1f')} | {fmt(r.get('x_vs_torch_eager'), '.2f')} | "
-                      f"{fmt(r['compile_s'], '.2f')} | {fmt(r.get('gflops'), '.0f')} | "
-                      f"{fmt(r.get('pct_of_peak'), '.0f')} | {r.get('error', '')} |")
-        md.append("")
+        if data and name == "bench-cli":
+            md += cli_bench(data)
+        elif data:
+            md += bench_table(data)
     return md
+
+
+def bench_table(data: dict) -> list[str]:
+    """One bench.py JSON: its rows, the fastest torch row, jax-scan against jax-floor, the mlp's roofline."""
+    peak = f"; peak_gflops {fmt(data['peak_gflops'], '.0f')} (jax {data['peak_n']}^3 matmul)" if data.get(
+        "peak_gflops") else ""
+    if data.get("us_per_step_at_peak"):
+        peak += (f", so a step takes at least {fmt(data['us_per_step_at_peak'], '.1f')} us and no impl can beat "
+                 f"torch-eager by more than {fmt(data.get('max_x_vs_torch_eager'), '.2f')}x")
+    if data.get("us_per_step_ceiling"):
+        peak += (f"; roofline ceiling {fmt(data['us_per_step_ceiling'], '.1f')} us a step (bandwidth "
+                 f"{fmt(data.get('bandwidth_gbytes_per_s'), '.0f')} GB/s)")
+    scan = next((r for r in data["results"] if r["impl"] == "jax-scan"), {})
+    md = [f"{data['jax_device']}, {data['steps_per_call']} steps per call, load avg "
+          f"{data['load_avg_start_end']}{peak}{'; ' + data['stopped'] if data.get('stopped') else ''}",
+          "", f"best torch row: {data.get('best_torch') or '-'}; jax-scan takes {fmt(scan.get('x_of_floor'), '.2f')}x "
+              f"jax-floor's time", "",
+          "| impl | us/step | x vs torch-eager | x vs best torch | compile s | GFLOP/s | % of peak | % of ceiling | "
+          "error |", "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in data["results"]:
+        md.append(f"| {r['impl']} | {fmt(r['us_per_step'], '.1f')} | {fmt(r.get('x_vs_torch_eager'), '.2f')} | "
+                  f"{fmt(r.get('x_vs_best_torch'), '.2f')} | {fmt(r['compile_s'], '.2f')} | {fmt(r.get('gflops'), '.0f')} | "
+                  f"{fmt(r.get('pct_of_peak'), '.0f')} | {fmt(r.get('pct_of_ceiling'), '.0f')} | "
+                  f"{r.get('error') or r.get('skipped') or ''} |")
+    return md + [""]
+
+
+def cli_bench(data: dict) -> list[str]:
+    """benchmarks/cli.py's JSON: each whole CLI run, first and cached, and the plain PyTorch anchor."""
+    md = ["| command | run | exit | wall s | cpu s | " + " | ".join(k.removesuffix("_s") for k in CLI_TIMINGS)
+          + " | compilations | steps |", "|---|---:|---:|---:|---:|" + "---:|" * (len(CLI_TIMINGS) + 2)]
+    for r in [*data.get("runs", []), (data.get("anchor") or {}) | {"run": 1}]:
+        t = r.get("timings") or {}
+        md.append(f"| {r.get('command')} | {r['run']} | {r.get('rc')} | {fmt(r.get('wall_s'), '.2f')} | "
+                  f"{fmt(r.get('cpu_s'), '.2f')} | " + " | ".join(fmt(t.get(k), ".2f") for k in CLI_TIMINGS)
+                  + f" | {r.get('compilations', '-')} | {r.get('steps', '-')} |")
+    return md + [""]
 
 
 def clis(steps: Steps) -> list[str]:

@@ -30,7 +30,7 @@ def cli_run(folder: Path, weights: bytes, steps_per_s: float) -> dict:
 def plant(out: Path, second_weights: bytes = b"same") -> Path:
     out.mkdir()
     steps = [("env", "0"), ("eq-float32-highest", "0"), ("eq-float32-default", "1"), ("eq-float64", "124"),
-             ("bench-seed-highest", "0"), ("bench-mlp-highest", "skipped"), ("cli-mlp-compare", "0"),
+             ("bench-seed-highest", "0"), ("bench-mlp-highest", "skipped"), ("bench-cli", "0"), ("cli-mlp-compare", "0"),
              ("cli-mlp-deterministic-1", "0"), ("cli-mlp-deterministic-2", "0")]
     (out / "steps.tsv").write_text("step\trc\tseconds\tlimit_s\n" + "".join(f"{n}\t{rc}\t9\t75\n" for n, rc in steps))
     outputs = {
@@ -40,7 +40,15 @@ def plant(out: Path, second_weights: bytes = b"same") -> Path:
         "bench-seed-highest": {"jax_device": "gpu:NVIDIA H200", "steps_per_call": 500, "load_avg_start_end": [1, 1],
                                "peak_gflops": None, "results": [
                                    {"impl": "torch-eager", "us_per_step": 800.0, "x_vs_torch_eager": 1.0, "compile_s": 0.2},
-                                   {"impl": "jax-scan", "us_per_step": 13.0, "x_vs_torch_eager": 61.5, "compile_s": 0.4}]},
+                                   {"impl": "torch-cudagraph", "us_per_step": 15.0, "x_vs_torch_eager": 53.33,
+                                    "compile_s": 0.9},
+                                   {"impl": "jax-scan", "us_per_step": 13.0, "x_vs_torch_eager": 61.5, "compile_s": 0.4,
+                                    "x_vs_best_torch": 1.15, "x_of_floor": 1.1}], "best_torch": "torch-cudagraph"},
+        "bench-cli": {"runs": [{"command": "jaxnet-train", "run": 2, "rc": 0, "wall_s": 4.2, "cpu_s": 3.9,
+                                "timings": {"imports_s": 2.1, "compile_s": 0.0, "train_s": 0.05, "figures_s": 0.3,
+                                            "writes_s": 0.02}, "compilations": 0, "steps": 5000}],
+                      "anchor": {"command": "plain PyTorch", "rc": 0, "wall_s": 3.0, "cpu_s": 2.8, "steps": 1000,
+                                 "timings": {"imports_s": 1.5, "train_s": 0.9}}},
         "cli-mlp-compare": cli_run(out / "plain", b"other", 1000.0),
         "cli-mlp-deterministic-1": cli_run(out / "det1", b"same", 500.0),
         "cli-mlp-deterministic-2": cli_run(out / "det2", second_weights, 500.0),
@@ -60,14 +68,18 @@ def test_the_report_says_what_timed_out_was_skipped_failed_and_how_far_tf32_move
     assert text == printed.out
     assert printed.err.count("\n") == 1 and "eq-float64 (timed out after 9 s)" in printed.err
     assert "bench-mlp-highest (skipped, out of time)" in printed.err
-    assert "**INCOMPLETE: 2 of 9 steps did not run to the end: eq-float64 (timed out after 9 s), " in text
+    assert "**INCOMPLETE: 2 of 10 steps did not run to the end: eq-float64 (timed out after 9 s), " in text
     assert "- device: NVIDIA H200; jax devices ['cuda:0']" in text
     assert "| eq-float64 | TIMED OUT after 75 s | 9 | 75 |" in text
     assert "| bench-mlp-highest | skipped (out of time) | 9 | 75 |" in text
     assert "### eq-float32-default: FAILED" in text
     assert "- FAIL mlp trajectory torch-jax: rel_err 3.00e-02 > tol 1e-02 (first bad step 17)" in text
     assert "| predictions | 1.00e-07 (optim) | 1.00e-04 (optim) | 1000.0 |" in text
-    assert "| jax-scan | 13.0 | 61.50 | 0.40 | - | - |  |" in text
+    assert "| jax-scan | 13.0 | 61.50 | 1.15 | 0.40 | - | - | - |  |" in text
+    assert "best torch row: torch-cudagraph; jax-scan takes 1.10x jax-floor's time" in text
+    assert "| torch-cudagraph | 15.0 | 53.33 | - | 0.90 | - | - | - |  |" in text
+    assert "| jaxnet-train | 2 | 0 | 4.20 | 3.90 | 2.10 | 0.00 | 0.05 | - | 0.30 | 0.02 | 0 | 5000 |" in text
+    assert "| plain PyTorch | 1 | 0 | 3.00 | 2.80 | 1.50 | - | 0.90 | - | - | - | - | 1000 |" in text
     assert "two runs wrote the same weights.safetensors bytes; 0.50x the steps/s" in text
     assert not list(out.glob("*.tmp"))
 
@@ -77,7 +89,7 @@ def test_a_check_where_every_step_ran_exits_0_and_says_so(tmp_path, capsys):
     rows = (out / "steps.tsv").read_text().replace("\t124\t", "\t1\t").replace("\tskipped\t", "\t0\t")
     (out / "steps.tsv").write_text(rows)
     assert gpu_report.main([str(out), "gpu", "250", "2000"]) == 0
-    assert "All 9 steps ran to the end." in capsys.readouterr().out
+    assert "All 10 steps ran to the end." in capsys.readouterr().out
 
 
 def test_a_cpu_check_names_no_tf32_step_it_did_not_run(tmp_path):

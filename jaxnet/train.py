@@ -13,6 +13,7 @@ import numpy as np
 from jaxnet import device, parallel
 from netdata import batches
 from training import shards, traincli
+from training import config
 from training.config import RunConfig
 from training.rundata import Data
 
@@ -60,7 +61,7 @@ class Backend:
         self._stack.close()  # x64 and precision end with the run: nothing leaks to the caller
 
     def build(self, state: dict[str, np.ndarray]):
-        trainer = self.stage.build(state, self.cfg.lr, self.dev)
+        trainer = self.stage.build(state, self.cfg.lr, self.dev, **config.stage_options(self.cfg))
         return self.parallel.replicate(trainer) if self.parallel else trainer
 
     def _here(self, trainer):

@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from netdata import batches
 
 from training import shards, traincli
+from training import config
 from training.config import RunConfig
 from training.rundata import Data
 from torchnet import device, parallel
@@ -99,7 +100,7 @@ class Backend:
             self.parallel.close()
 
     def build(self, state: dict[str, np.ndarray]):
-        trainer = self.stage.build(state, self.cfg.lr, self.where)
+        trainer = self.stage.build(state, self.cfg.lr, self.where, **config.stage_options(self.cfg))
         return self.parallel.wrap(trainer) if self.parallel else trainer
 
     def _here(self, trainer):

@@ -22,7 +22,12 @@ DEFAULT_HIDDEN = [64, 64]  # the CLIs' mlp on real data (digits: 64 inputs, 10 c
 DEFAULT_THREADS = 1
 SEED_PRESET = {"lr": problems.LECTURE_LR, "steps": problems.LECTURE_STEPS, "data": "seed"}
 # Flags that change what is computed: a resumed run refuses a different value for any of them.
-FIXED_ON_RESUME = ("stage", "data", "target", "init", "batch_size", "seed", "dtype", "hidden", "lr", "test_fraction")
+FIXED_ON_RESUME = ("stage", "data", "target", "init", "batch_size", "seed", "dtype", "hidden", "lr", "test_fraction",
+                   "val_fraction", "weight_decay")
+# Validation and early stopping (classification stages; see training/validation.py). Chosen by measurement:
+# benchmarks/defaults.py -> docs/measured/defaults.json, quoted in the README.
+CLASSIFIERS = ("mlp", "cnn")
+CLASSIFIER_DEFAULTS = {"val_fraction": 0.2, "eval_every": 10, "patience": 10, "weight_decay": 0.0}
 
 
 @dataclass
@@ -42,6 +47,11 @@ class RunConfig:
     precision: str = "highest"
     chunk: int = 1000
     save_every: int | None = None
+    # Off unless the stage classifies (resolve() sets CLASSIFIER_DEFAULTS), so an older config.json reads alike.
+    val_fraction: float = 0.0  # share of the training rows held out to watch (0: none)
+    eval_every: int = 10  # steps between validation evaluations
+    patience: int = 0  # evaluations without a lower validation loss before the run stops (0: never)
+    weight_decay: float = 0.0  # AdamW's decoupled decay
     check_numerics: bool = False
     deterministic: bool = False
 
@@ -74,6 +84,36 @@ def fraction(text: str) -> float:
     return value
 
 
+def fraction_or_zero(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} must be at least 0 (off) and below 1")
+    return value
+
+
+def count_or_zero(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 (off) or more")
+    return value
+
+
+def decay(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number, 0 or more")
+    return value
+
+
 def add_flags(p: argparse.ArgumentParser) -> None:
     """The flags of jaxnet-train and torchnet-train: the same names, the same meaning."""
     # default=None everywhere: only flags the user typed are compared on --resume.
@@ -87,6 +127,14 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", help="randn | constant | zeros | torch | flax | PATH (.npz or .safetensors with w, b)")
     p.add_argument("--hidden", type=hidden_sizes, help="mlp hidden widths, e.g. 64,64")
     p.add_argument("--test-fraction", type=fraction, help="mlp: share of rows held out for the test step (0.3)")
+    d = CLASSIFIER_DEFAULTS
+    p.add_argument("--val-fraction", type=fraction_or_zero,
+                   help=f"classifiers: share of the training rows held out for validation (default {d['val_fraction']}; 0: off)")
+    p.add_argument("--eval-every", type=cli.positive_int, help=f"steps between validation evaluations (default {d['eval_every']})")
+    p.add_argument("--patience", type=count_or_zero,
+                   help=f"stop after N evaluations without a lower validation loss and keep the best weights "
+                        f"(default {d['patience']}; 0: never stop)")
+    p.add_argument("--weight-decay", type=decay, help=f"mlp, cnn: AdamW's decoupled weight decay (default {d['weight_decay']})")
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), help="auto: the GPU when there is one")
     p.add_argument("--dtype", choices=("float32", "float64"))
     p.add_argument("--precision", choices=("highest", "default"),
@@ -131,10 +179,29 @@ def resolve(args: argparse.Namespace, resumed: RunConfig | None = None) -> RunCo
             k, (new, old) = next(iter(clash.items()))
             raise InputError(f"--{k.replace('_', '-')} {new} differs from the resumed run's {old}; "
                              f"drop the flag or start a new run with --out")
-        return dataclasses.replace(resumed, **typed)
+        return check_validation(dataclasses.replace(resumed, **typed), typed)
     stage = typed.get("stage", RunConfig.stage)
     base = {"stage": stage, "lr": problems.STAGE_LR[stage], "steps": DEFAULT_STEPS.get(stage, problems.LECTURE_STEPS),
             "data": DEFAULT_DATA.get(stage, "seed"), "init": problems.STAGE_INIT[stage]}
     if args.preset == "seed":
         base |= SEED_PRESET
-    return RunConfig(**(base | typed))
+    if stage in CLASSIFIERS:
+        base |= CLASSIFIER_DEFAULTS
+    return check_validation(RunConfig(**(base | typed)), typed)
+
+
+def stage_options(cfg: RunConfig) -> dict:
+    """Keyword arguments of a stage's build() beyond (weights, lr, device): the classifiers' weight decay."""
+    return {"weight_decay": cfg.weight_decay} if cfg.stage in CLASSIFIERS else {}
+
+
+def check_validation(cfg: RunConfig, typed: dict) -> RunConfig:
+    """Refuse validation flags a run cannot use, each with the fix."""
+    asked = [k for k in ("val_fraction", "eval_every", "patience", "weight_decay") if k in typed]
+    if cfg.stage not in CLASSIFIERS and asked:
+        raise InputError(f"--{asked[0].replace('_', '-')} applies to the classifying stages ({', '.join(CLASSIFIERS)}); "
+                         f"drop it for --stage {cfg.stage}")
+    if cfg.patience and not cfg.val_fraction:
+        raise InputError(f"--patience {cfg.patience} watches a validation split, and --val-fraction is 0; "
+                         f"give --val-fraction above 0 or --patience 0")
+    return cfg

@@ -98,6 +98,13 @@ def run_loss_figure(metrics: dict, title: str):
     if epochs.get("step"):
         ax.plot(epochs["step"], _positive(np.asarray(epochs["loss"], np.float64)), ".", color="black",
                 markersize=3, label="mean loss of each epoch")
+    val = metrics.get("val_curve") or {}
+    if val.get("step"):  # the held-out rows' loss: where it turns up, the model starts to learn the noise
+        ax.plot(val["step"], _positive(np.asarray(val["loss"], np.float64)), ".-", color="tab:red", markersize=3,
+                linewidth=1, label="validation loss")
+        best = (metrics.get("validation") or {}).get("best_step")
+        if best is not None and best >= 0:
+            ax.axvline(best, color="tab:red", linestyle=":", linewidth=1, label=f"best validation loss (step {best})")
     ax.set(title=title, xlabel="step", ylabel="loss", yscale="log")
     ax.legend(fontsize=8)
     return fig

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from netdata import datasets, files, init, problems
+from training import validation
 from training.config import RunConfig
 from netdata.errors import InputError
 
@@ -25,6 +26,8 @@ class Data:
     y_test: np.ndarray | None = None
     class_names: tuple[str, ...] | None = None
     test_images: np.ndarray | None = None  # (N_test, 8, 8) raw pixels, for digits' picture
+    x_val: np.ndarray | None = None  # the validation part of the training rows (--val-fraction), never trained on
+    y_val: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -63,10 +66,14 @@ def _classification(cfg: RunConfig, dtype: np.dtype, class_names: list[str] | No
         raise InputError(f"--data {cfg.data} has no class labels; the mlp stage needs iris, digits or a labelled file")
     ds = datasets.load(cfg.data, cfg.target, class_names)
     train, test = datasets.stratified_split(ds.labels, cfg.test_fraction, cfg.seed)
-    x_train, x_test, _, _ = datasets.standardize(ds.x[train], ds.x[test])
+    fit, val = validation.split(ds.labels[train], cfg.val_fraction, cfg.seed)
+    fit, val = train[fit], train[val]
+    # The rows trained on alone set the scale: neither the test nor the validation rows leak into training.
+    x_fit, x_test, mean, std = datasets.standardize(ds.x[fit], ds.x[test])
+    x_val = ((ds.x[val] - mean) / std).astype(dtype) if len(val) else None
     images = ds.x[test].reshape(-1, 8, 8) if ds.name == "digits" else None
-    return Data(x_train.astype(dtype), ds.labels[train], x_test.astype(dtype), ds.labels[test],
-                ds.class_names, images)
+    return Data(x_fit.astype(dtype), ds.labels[fit], x_test.astype(dtype), ds.labels[test],
+                ds.class_names, images, x_val, ds.labels[val] if len(val) else None)
 
 
 def layer_sizes(cfg: RunConfig, data: Data) -> list[int]:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from training import runfolder
+from training import runfolder, validation
 from training.config import RunConfig
 from netdata.errors import InputError
 from training.rundata import Data
@@ -103,32 +103,47 @@ class Run:
     class_names: list[str] | None = None  # a labelled file's class names, kept so a resume maps them alike
     resumed_from: str | None = None
     writes: bool = True  # False on every data-parallel process but process 0: it alone writes the folder
+    watch: validation.Watch | None = None  # early stopping's state; None: no validation split
+    best: dict[str, np.ndarray] | None = None  # the weights of watch.best_step: the run's weights
+    val_curve: list[list[float]] = field(default_factory=list)  # [step, loss, accuracy] of each evaluation
 
 
 def chunk_length(cfg: RunConfig, batch_size: int, compiles: bool = True) -> int:
     """Steps per chunk: --chunk, dividing --save-every, and small enough that its batches fit memory
     (eager backends: at most EAGER_CHUNK, so that an interrupt is answered soon)."""
-    length = math.gcd(cfg.chunk, cfg.save_every) if cfg.save_every else cfg.chunk
+    # Chunks end at every checkpoint and every validation evaluation.
+    every = math.gcd(cfg.save_every or 0, cfg.eval_every if cfg.val_fraction else 0)
+    length = math.gcd(cfg.chunk, every) if every else cfg.chunk
     if not compiles:
         length = (max(d for d in range(1, min(length, EAGER_CHUNK) + 1) if length % d == 0)  # still divides saves
-                  if cfg.save_every else min(length, EAGER_CHUNK))
+                  if every else min(length, EAGER_CHUNK))
     return max(1, min(length, CHUNK_ROWS // batch_size))
 
 
 def plan(start: int, total: int, chunk: int) -> list[tuple[int, int]]:
-    """(first step, length) of each chunk: equal lengths, so XLA compiles at most two programs."""
-    return [(s, min(chunk, total - s)) for s in range(start, total, chunk)]
+    """(first step, length) of each chunk: equal lengths, so XLA compiles at most three programs. A start off
+    the grid (a run resumed from its last step) first steps up to a multiple of `chunk`, where evaluations fall."""
+    edges = [start, *range((start // chunk + 1) * chunk, total, chunk), total]
+    return [(a, b - a) for a, b in zip(edges, edges[1:]) if b > a]
 
 
-def save_state(run: Run, state: dict[str, np.ndarray], step: int, framework: str) -> None:
-    """Checkpoint: state first, then weights, then config; each file complete or untouched."""
+def save_state(run: Run, state: dict[str, np.ndarray], step: int, framework: str,
+               watch: validation.Watch | None = None, best: dict[str, np.ndarray] | None = None) -> None:
+    """Checkpoint: state first, then weights, then config; each file complete or untouched.
+    `watch` and `best`: early stopping's state as of `step` (default: the run's own)."""
+    watch, best = (run.watch, run.best) if watch is None else (watch, best)
     if not run.writes:
         return
     # One metadata key: safetensors writes several in hash order, which would make identical runs
     # produce files that differ byte for byte.
-    meta = {"run": json.dumps({"framework": framework, "stage": run.config.stage, "step": step}, sort_keys=True)}
-    runfolder.write_safetensors(run.folder / runfolder.STATE, state | {"step": np.asarray(step, np.int64)}, meta)
-    weights = {k: v for k, v in state.items() if not k.startswith("adam.")}
+    record = {"framework": framework, "stage": run.config.stage, "step": step}
+    if watch is not None:  # early stopping's counters; its best weights go in as best.* tensors, in the same file
+        record["validation"] = validation.to_meta(watch)
+    meta = {"run": json.dumps(record, sort_keys=True)}
+    saved = state | validation.pack(best if watch is not None else None) | {"step": np.asarray(step, np.int64)}
+    runfolder.write_safetensors(run.folder / runfolder.STATE, saved, meta)
+    # With validation the run's weights are the best ones so far (Keras' restore_best_weights).
+    weights = validation.weights_of(best if watch is not None and best else state)
     runfolder.write_safetensors(run.folder / runfolder.WEIGHTS, weights, meta)
     runfolder.write_json(run.folder / runfolder.CONFIG, run.config.to_json())
 
@@ -148,7 +163,13 @@ def train(run: Run, data: Data, backend: Backend, progress=None, stop: Stop | No
     trainer = backend.build(run.state)
     eval_x, eval_y = data.x[:EVAL_ROWS], data.y[:EVAL_ROWS]
     initial_loss = backend.loss(trainer, eval_x, eval_y)
+    if data.x_val is not None and run.watch is None:
+        run.watch = validation.Watch()
+    if run.watch is not None and validation.exhausted(run.watch, cfg.patience):
+        raise InputError(validation.stopped_line(run.folder, run.watch, cfg.patience))
     good, good_step = run.state, run.start
+    good_watch, good_best = run.watch, run.best  # early stopping's state as of good_step
+    stopped_at = None
     next_save = _next_save(cfg, run.start)
     train_s = 0.0
     if begin is not None:
@@ -163,19 +184,27 @@ def train(run: Run, data: Data, backend: Backend, progress=None, stop: Stop | No
         bad = np.flatnonzero(~np.isfinite(losses))
         if bad.size:
             good, good_step = _last_finite(backend, cfg, good, good_step, first + int(bad[0]))
-            save_state(run, good, good_step, backend.framework)
+            save_state(run, good, good_step, backend.framework, good_watch, good_best)
             raise Diverged(first + int(bad[0]), good_step)
         run.curve += [[first + i, float(losses[i])] for i in range(steps) if (first + i) % stride == 0]
         epochs.add(first, losses)
         done = first + steps
         run.segments[-1]["end"] = done
-        if done >= next_save or done == cfg.steps:
+        if run.watch is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
+            stopped_at = done if _evaluate(run, data, backend, trainer, done) else None
+        if done >= next_save or done == cfg.steps or stopped_at:
             good, good_step = backend.export(trainer), done
+            good_watch, good_best = run.watch, run.best
             save_state(run, good, done, backend.framework)
             next_save = _next_save(cfg, done)
         if progress is not None:
-            progress(done, cfg.steps, float(losses[-1]), steps / max(time.perf_counter() - t0, 1e-9))
-    trained = cfg.steps - run.start
+            progress(done, cfg.steps, float(losses[-1]), steps / max(time.perf_counter() - t0, 1e-9),
+                     **({"val": tuple(run.val_curve[-1][1:])} if run.val_curve else {}))
+        if stopped_at:
+            break
+    if run.best is not None:  # the run's weights are the best ones: the test step and final_loss use them
+        trainer = backend.build(run.best)
+    trained = (stopped_at or cfg.steps) - run.start
     metrics = {
         "framework": backend.framework, "stage": cfg.stage, "steps": cfg.steps, "steps_this_run": trained,
         "resumed_from_step": run.start if run.resumed_from else None,
@@ -185,12 +214,39 @@ def train(run: Run, data: Data, backend: Backend, progress=None, stop: Stop | No
         "device": backend.device, "dtype": cfg.dtype, "precision": cfg.precision, "lr": cfg.lr,
         "batch_size": batch, "data": cfg.data, "rows": data.n,
     } | curves(run, batch < data.n)
+    if run.watch is not None:
+        metrics["validation"] = {"fraction": cfg.val_fraction, "rows": len(data.y_val), "eval_every": cfg.eval_every,
+                                 "patience": cfg.patience, "weight_decay": cfg.weight_decay,
+                                 "stopped_at_step": stopped_at} | validation.to_meta(run.watch)
     return metrics, trainer
+
+
+def _evaluate(run: Run, data: Data, backend: Backend, trainer, step: int) -> bool:
+    """Score the validation rows at `step`, keep the weights if they are the best so far; True: stop here."""
+    loss, accuracy = validation.score(backend.predict(trainer, data.x_val), data.y_val)
+    run.val_curve.append([step, loss, accuracy])
+    run.watch, improved = validation.observe(run.watch, step, loss, accuracy)
+    if improved:
+        run.best = validation.weights_of(backend.export(trainer))
+    return validation.exhausted(run.watch, run.config.patience)
+
+
+def resume_validation(run: Run, meta: dict[str, str]) -> None:
+    """Take early stopping's state out of a resumed run's state.safetensors (best.* tensors, metadata)."""
+    run.state, run.best = validation.unpack(run.state)
+    try:
+        record = json.loads(meta.get("run", "{}"))
+    except json.JSONDecodeError:
+        record = {}
+    if isinstance(record, dict) and isinstance(record.get("validation"), dict):
+        run.watch = validation.from_meta(record["validation"])
 
 
 def curves(run: Run, minibatch: bool) -> dict:
     """The parts of metrics.json a resumed run carries on: loss points, epoch means, who trained what."""
-    return {"minibatch": minibatch, "loss_curve": {"step": [int(s) for s, _ in run.curve], "loss": [v for _, v in run.curve]},
+    val = {"val_curve": {"step": [int(p[0]) for p in run.val_curve], "loss": [p[1] for p in run.val_curve],
+                         "accuracy": [p[2] for p in run.val_curve]}} if run.watch is not None else {}
+    return val | {"minibatch": minibatch, "loss_curve": {"step": [int(s) for s, _ in run.curve], "loss": [v for _, v in run.curve]},
             "epoch_loss": {"step": [int(s) for s, _ in run.epochs], "loss": [v for _, v in run.epochs]},
             "segments": [dict(seg) for seg in run.segments if seg["end"] > seg["start"]]}
 
@@ -201,6 +257,9 @@ def carry_over(run: Run, old: dict) -> None:
     curve, epochs = old.get("loss_curve", {}), old.get("epoch_loss", {})
     run.curve = [[s, v] for s, v in zip(curve.get("step", []), curve.get("loss", [])) if s < step]
     run.epochs = [[s, v] for s, v in zip(epochs.get("step", []), epochs.get("loss", [])) if s <= step]
+    val = old.get("val_curve", {})
+    run.val_curve = [[s, v, a] for s, v, a in zip(val.get("step", []), val.get("loss", []), val.get("accuracy", []))
+                     if s <= step]
     segments = old.get("segments") or ([{"framework": old["framework"], "start": 0, "end": step}]
                                        if old.get("framework") else [])
     run.segments = [seg | {"end": min(seg["end"], step)} for seg in segments if seg["start"] < step]

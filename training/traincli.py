@@ -41,10 +41,11 @@ def open_run(args, framework: str, writes: bool = True) -> session.Run:
         if (folder / runfolder.CONFIG).is_file() and not (folder / runfolder.STATE).exists():
             raise InputError(_never_saved(folder, framework))
         resumed = RunConfig.from_json(runfolder.read_json(folder / runfolder.CONFIG))
-        state, _ = runfolder.read_state(folder / runfolder.STATE, required=("step",))
+        state, meta = runfolder.read_state(folder / runfolder.STATE, required=("step",))
         cfg = config.resolve(args, resumed)
         step = int(state.pop("step"))
         run = session.Run(cfg, folder, step, state, resumed_from=str(folder), writes=writes)
+        session.resume_validation(run, meta)
         if (folder / runfolder.METRICS).exists():  # keep the curves of the steps already trained
             session.carry_over(run, runfolder.read_json(folder / runfolder.METRICS))
         if (folder / runfolder.CLASSES).exists():
@@ -128,7 +129,8 @@ def execute(args, framework: str, make_backend: Callable, quiet: bool) -> tuple[
             if data.x_test is not None and run.writes:
                 metrics |= test_step(backend, trainer, data, run.folder)
             if getattr(args, "compare", False) and run.writes:  # the yardstick of --compare's verdict
-                drift = verdict.nudge_drift(run, backend, data, backend.export(trainer))
+                ours = run.best if run.best is not None else backend.export(trainer)  # the run's weights
+                drift = verdict.nudge_drift(run, backend, data, ours)
     if getattr(args, "compare", False) and run.writes:
         metrics["nudge"] = drift
     metrics["run_folder"] = str(run.folder)
@@ -244,6 +246,11 @@ def main(args, framework: str, make_backend: Callable) -> int:
 def _summary(m: dict) -> None:
     print(f"{m['framework']} {m['stage']}: loss {m['initial_loss']:.6g} -> {m['final_loss']:.6g} after "
           f"{m['steps']} steps ({m['steps_per_s'] or 0:,.0f} steps/s, compile {m['compile_s']:.2f} s) on {m['device']}")
+    if "validation" in m:
+        v = m["validation"]
+        stop = f"stopped at step {v['stopped_at_step']}" if v["stopped_at_step"] else "did not stop early"
+        print(f"validation ({v['rows']} rows): {stop}; best step {v['best_step']}: loss {v['best_loss']:.4g}, "
+              f"accuracy {v['best_accuracy']:.4f} (its weights are the run's)")
     if "test_accuracy" in m:
         print(f"test accuracy {m['test_accuracy']:.4f}; confusion matrix (rows: true class):")
         for name, row in zip(m["class_names"], m["confusion"]):
@@ -260,13 +267,14 @@ class _progress_bar:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._p = Progress(TextColumn(f"{framework} {stage}"), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[rate]} steps/s"),
-                           TimeRemainingColumn())
-        self._task = self._p.add_task("train", total=None, loss="-", rate="-")
+                           TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[val]}"),
+                           TextColumn("{task.fields[rate]} steps/s"), TimeRemainingColumn())
+        self._task = self._p.add_task("train", total=None, loss="-", rate="-", val="")
         self._p.start()
 
-    def update(self, done: int, total: int, loss: float, rate: float) -> None:
-        self._p.update(self._task, completed=done, total=total, loss=f"{loss:.5g}", rate=f"{rate:,.0f}")
+    def update(self, done: int, total: int, loss: float, rate: float, val: tuple[float, float] | None = None) -> None:
+        shown = {"val": f"val loss {val[0]:.4g} acc {val[1]:.3f}"} if val else {}
+        self._p.update(self._task, completed=done, total=total, loss=f"{loss:.5g}", rate=f"{rate:,.0f}", **shown)
 
     def close(self) -> None:
         self._p.stop()

@@ -25,7 +25,9 @@ def nudge_drift(run, backend, data, ours: dict[str, np.ndarray]) -> dict:
     cfg = run.config
     trainer = backend.build(nudged(run.state))
     length = session.chunk_length(cfg, cfg.batch_size or data.n, getattr(backend, "compiles", False))
-    for first, steps in session.plan(run.start, cfg.steps, length):
+    # With validation the run's weights are those of its best step: replay up to there.
+    end = run.watch.best_step if run.best is not None and run.watch.best_step > run.start else cfg.steps
+    for first, steps in session.plan(run.start, end, length):
         trainer, _ = backend.run_chunk(trainer, first, steps)
     drift = {"nudge_drift": rel_err(backend.export(trainer), ours)}
     if data.x_test is not None:

@@ -17,7 +17,7 @@ from flax import nnx
 
 from jaxnet.device import array, numpy
 from jaxnet.loop import scan_steps
-from jaxnet.optim import adam
+from jaxnet.mlp import adamw
 from jaxnet.state import export_adam_at, load_adam_at
 from netdata import datasets, dropout, init, problems
 
@@ -87,7 +87,7 @@ def _at(model: CNN, path: tuple) -> nnx.Variable:
     return model
 
 
-def build(weights: dict[str, np.ndarray], lr: float, device=None) -> Trainer:
+def build(weights: dict[str, np.ndarray], lr: float, device=None, weight_decay: float = 0.0) -> Trainer:
     """Sizes come from `conv.i.w` and `fc.w`; `weights` may also hold Adam state to resume from."""
     channels, (features, classes) = init.cnn_channels(weights), weights["fc.w"].shape
     model = CNN(channels, features, classes, weights["conv.0.w"].shape[0], weights["conv.0.w"].dtype, rngs=nnx.Rngs(0))
@@ -95,7 +95,7 @@ def build(weights: dict[str, np.ndarray], lr: float, device=None) -> Trainer:
         _at(model, path)[...] = array(weights[name])
     for i, bn in enumerate(model.bns):  # new variables: Flax makes them float32 whatever the dtype
         bn.mean, bn.var = (nnx.BatchStat(array(weights[f"bn.{i}.{k}"])) for k in ("mean", "var"))
-    optimizer = adam(model, lr)
+    optimizer = adamw(model, lr, weight_decay)  # AdamW: with weight_decay 0 exactly Adam
     load_adam_at(optimizer, weights, _params(model))
     return Trainer(model, optimizer, int(weights.get("dropout.seed", 0)))
 
@@ -143,11 +143,18 @@ def _at_state(state: nnx.State, path: tuple):
 
 
 def masks(trainer: Trainer, steps: int, batch: int, dtype: jnp.dtype) -> jax.Array:
-    """(steps, batch, features) dropout masks for the next `steps` steps, from netdata's shared stream."""
-    start = int(trainer.optimizer.step[...])  # steps taken so far, which key the masks
+    """(steps, batch, features) dropout masks for the next `steps` steps, from netdata's shared stream.
+
+    The steps taken so far (which key the masks) may be a traced value inside a compiled chunk, so NumPy
+    draws the masks in a host callback: once per chunk, the same arrays PyTorch's twin draws.
+    """
     shape = (batch, trainer.model.fc.kernel.shape[0])
-    arrays = dropout.masks(trainer.seed, start, steps, shape, problems.CNN_DROPOUT, np.float64)
-    return jnp.asarray(arrays.astype(dtype))
+
+    def draw(seed: np.ndarray, start: np.ndarray) -> np.ndarray:
+        return dropout.masks(int(seed), int(start), steps, shape, problems.CNN_DROPOUT, np.float64).astype(dtype)
+
+    # The seed too is an argument: inside a compiled chunk the trainer's seed is one of the traced leaves.
+    return jax.pure_callback(draw, jax.ShapeDtypeStruct((steps, *shape), dtype), trainer.seed, trainer.optimizer.step[...])
 
 
 # 3. Train: the same calls as every stage since optim; the mask switches BatchNorm to batch statistics.

@@ -93,8 +93,8 @@ def load(name_or_path: str, class_names: list[str] | None = None) -> datasets.Da
     return datasets.Dataset(x, labels, tuple(names), ("pixel",), os.path.basename(name_or_path))
 
 
-def standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Both parts scaled per channel by the training part's mean and std over its images and pixels.
+def standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_train_s, x_test_s, mean, std): both parts scaled per channel by the training part's statistics.
 
     One mean and std per channel, not per pixel: a convolution slides the same kernel over every
     position, so every position must be on the same scale. A constant channel keeps std 1.
@@ -103,7 +103,7 @@ def standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np
     mean = x_train.mean(axis=axes, keepdims=True, dtype=np.float64)
     std = x_train.std(axis=axes, keepdims=True, dtype=np.float64)
     std = np.where(std <= 1e-12 * np.maximum(1.0, np.abs(mean)), 1.0, std)
-    return (x_train - mean) / std, (x_test - mean) / std
+    return (x_train - mean) / std, (x_test - mean) / std, mean, std  # mean, std: (1, C, 1, 1)
 
 
 def grayscale(x: np.ndarray) -> np.ndarray | None:

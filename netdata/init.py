@@ -110,6 +110,36 @@ def cnn_channels(weights: dict[str, np.ndarray]) -> list[int]:
     return [shapes[0][2], *(s[3] for s in shapes)]
 
 
+def cnn_features(channels: list[int], height: int, width: int, pool: int = 2) -> int:
+    """The Linear's inputs: H' * W' * C_last after one (floor) pool per conv block."""
+    blocks = len(channels) - 1
+    return (height // pool**blocks) * (width // pool**blocks) * channels[-1]
+
+
+def check_cnn(weights: dict[str, np.ndarray], image: tuple[int, int, int], classes: int) -> None:
+    """Refuse weights that do not fit images (C, H, W) and `classes`, with a one-line fix."""
+    channels = cnn_channels(weights)
+    if channels[0] != image[0]:
+        raise InputError(f"conv.0.w takes {channels[0]} input channels but the images have {image[0]}; "
+                         f"use weights made for these images")
+    depth = len(channels) - 1
+    need = {f"bn.{i}.{k}": (c,) for i, c in enumerate(channels[1:]) for k in ("scale", "bias", "mean", "var")}
+    need |= {"fc.w": (cnn_features(channels, *image[1:]), classes), "fc.b": (classes,)}
+    for key, shape in need.items():
+        if key not in weights:
+            raise InputError(f"the weights have no {key!r}; a cnn of {depth} blocks needs conv.i.w, bn.i.scale, "
+                             f"bn.i.bias, bn.i.mean, bn.i.var, fc.w and fc.b")
+        if weights[key].shape != shape:
+            raise InputError(f"{key} has shape {weights[key].shape} but {image[1]}x{image[2]} images and {classes} "
+                             f"classes need {shape}; use weights made for this data")
+    extra = sorted(set(weights) - set(need) - {f"conv.{i}.w" for i in range(depth)} - {"dropout.seed"})
+    if extra:
+        raise InputError(f"the weights have {extra[0]!r}, which this cnn does not use; use weights made for it")
+    bad = [k for k, v in weights.items() if not np.all(np.isfinite(v))]
+    if bad:
+        raise InputError(f"the weights {bad[0]!r} hold NaN or infinity; use finite initial weights")
+
+
 def mlp_sizes(weights: dict[str, np.ndarray]) -> list[int]:
     """[Din, H1, ..., C] read back from `layers.i.w`; the inverse of `mlp`'s layout."""
     count = sum(1 for k in weights if k.startswith("layers.") and k.endswith(".w"))

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from netdata import datasets, dropout, init, problems
 from torchnet.device import numpy, tensor
-from torchnet.optim import adam
+from torchnet.mlp import adamw
 from torchnet.state import export_adam_params, load_adam_params
 
 OIHW = (3, 2, 0, 1)  # HWIO -> OIHW: PyTorch's Conv2d.weight; (2, 3, 1, 0) goes back
@@ -44,7 +44,7 @@ class CNN(torch.nn.Module):
 
 class Trainer(NamedTuple):
     model: CNN
-    optimizer: torch.optim.Adam
+    optimizer: torch.optim.AdamW
     seed: int  # of the dropout masks' stream
 
 
@@ -69,7 +69,8 @@ def _stats(model: CNN) -> dict[str, torch.Tensor]:
     return {f"bn.{i}.{k}": getattr(bn, f"running_{k}") for i, bn in enumerate(model.bns) for k in ("mean", "var")}
 
 
-def build(weights: dict[str, np.ndarray], lr: float, device: str | torch.device = "cpu") -> Trainer:
+def build(weights: dict[str, np.ndarray], lr: float, device: str | torch.device = "cpu",
+          weight_decay: float = 0.0) -> Trainer:
     """Sizes come from `conv.i.w` and `fc.w`; `weights` may also hold Adam state to resume from."""
     w = _to_torch(weights)
     channels, (features, classes) = init.cnn_channels(weights), weights["fc.w"].shape
@@ -80,7 +81,7 @@ def build(weights: dict[str, np.ndarray], lr: float, device: str | torch.device 
             param.copy_(tensor(w[name].T if transposed else w[name]))
         for name, buffer in _stats(model).items():
             buffer.copy_(tensor(w[name]))
-    optimizer = adam(model, lr)
+    optimizer = adamw(model, lr, weight_decay)  # AdamW: with weight_decay 0 exactly Adam
     load_adam_params(optimizer, _params(model), w)
     return Trainer(model, optimizer, int(weights.get("dropout.seed", 0)))
 

@@ -11,11 +11,13 @@ from netdata import problems
 from training import cli
 from netdata.errors import InputError
 
-STAGES = ("manual", "autograd", "nn", "optim", "module", "mlp")
+STAGES = ("manual", "autograd", "nn", "optim", "module", "mlp", "cnn")
 # Per-stage lr and initial weights: netdata.problems.STAGE_LR and STAGE_INIT; `--preset seed`
 # restores the lecture's values exactly.
-DEFAULT_STEPS = {"mlp": 1000}  # longer float32 runs drift apart enough to flip a digits prediction
-DEFAULT_DATA = {"mlp": "iris"}
+DEFAULT_STEPS = {"mlp": 1000, "cnn": 1000}  # longer float32 runs drift apart enough to flip a digits prediction
+DEFAULT_DATA = {"mlp": "iris", "cnn": "digits"}
+# cnn: minibatches (its dropout masks are (steps, batch, features): a full digits batch x 1000 steps is 320 MB)
+DEFAULT_BATCH = {"cnn": 64}
 DEFAULT_HIDDEN = [64, 64]  # the CLIs' mlp on real data (digits: 64 inputs, 10 classes); the lesson's is smaller
 # --threads default: on a shared 2-core machine torch's default threads ran the mlp on iris at 40-50 steps/s
 # against 834 with one thread, at the same moment (issue 17); see README for the measured table.
@@ -182,7 +184,8 @@ def resolve(args: argparse.Namespace, resumed: RunConfig | None = None) -> RunCo
         return check_validation(dataclasses.replace(resumed, **typed), typed)
     stage = typed.get("stage", RunConfig.stage)
     base = {"stage": stage, "lr": problems.STAGE_LR[stage], "steps": DEFAULT_STEPS.get(stage, problems.LECTURE_STEPS),
-            "data": DEFAULT_DATA.get(stage, "seed"), "init": problems.STAGE_INIT[stage]}
+            "data": DEFAULT_DATA.get(stage, "seed"), "init": problems.STAGE_INIT[stage],
+            "batch_size": DEFAULT_BATCH.get(stage)}
     if args.preset == "seed":
         base |= SEED_PRESET
     if stage in CLASSIFIERS:

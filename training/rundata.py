@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from netdata import datasets, files, init, problems
+from netdata import images as imagesets
 from training import validation
 from training.config import RunConfig
 from netdata.errors import InputError
@@ -45,7 +46,7 @@ class Data:
 def load(cfg: RunConfig, class_names: list[str] | None = None) -> Data:
     """The run's data; a classification file's class names in the order `class_names` (a stored run's) gives."""
     dtype = np.dtype(cfg.dtype)
-    if cfg.stage == "mlp":
+    if cfg.stage in ("mlp", "cnn"):
         return _classification(cfg, dtype, class_names)
     if cfg.data in CLASSIFICATION_SETS:
         raise InputError(f"--data {cfg.data} is a classification set with labels; train it with --stage mlp")
@@ -64,14 +65,15 @@ def load(cfg: RunConfig, class_names: list[str] | None = None) -> Data:
 def _classification(cfg: RunConfig, dtype: np.dtype, class_names: list[str] | None) -> Data:
     if cfg.data in ("seed", "linear"):
         raise InputError(f"--data {cfg.data} has no class labels; the mlp stage needs iris, digits or a labelled file")
-    ds = datasets.load(cfg.data, cfg.target, class_names)
+    cnn = cfg.stage == "cnn"  # images (N, C, H, W), scaled per channel
+    ds = imagesets.load(cfg.data, class_names) if cnn else datasets.load(cfg.data, cfg.target, class_names)
     train, test = datasets.stratified_split(ds.labels, cfg.test_fraction, cfg.seed)
     fit, val = validation.split(ds.labels[train], cfg.val_fraction, cfg.seed)
     fit, val = train[fit], train[val]
     # The rows trained on alone set the scale: neither the test nor the validation rows leak into training.
-    x_fit, x_test, mean, std = datasets.standardize(ds.x[fit], ds.x[test])
+    x_fit, x_test, mean, std = (imagesets if cnn else datasets).standardize(ds.x[fit], ds.x[test])
     x_val = ((ds.x[val] - mean) / std).astype(dtype) if len(val) else None
-    images = ds.x[test].reshape(-1, 8, 8) if ds.name == "digits" else None
+    images = ds.x[test].reshape(-1, 8, 8) if ds.name == "digits" else imagesets.grayscale(ds.x[test]) if cnn else None
     return Data(x_fit.astype(dtype), ds.labels[fit], x_test.astype(dtype), ds.labels[test],
                 ds.class_names, images, x_val, ds.labels[val] if len(val) else None)
 
@@ -86,6 +88,13 @@ def initial_weights(cfg: RunConfig, data: Data) -> dict[str, np.ndarray]:
     from_file = cfg.init not in init.SCHEMES
     if from_file and not os.path.splitext(cfg.init)[1] and not os.path.exists(cfg.init):
         raise InputError(f"--init {cfg.init!r} is neither a scheme ({', '.join(init.SCHEMES)}) nor a weights file")
+    if cfg.stage == "cnn":
+        image = data.x.shape[1:]  # (C, H, W)
+        channels = [image[0], *problems.CNN_CHANNELS]
+        weights = files.load_weights(cfg.init) if from_file else init.cnn(
+            cfg.init, channels, init.cnn_features(channels, *image[1:]), data.dout, cfg.seed, problems.CNN_KERNEL, dtype)
+        init.check_cnn(weights, image, data.dout)
+        return {k: np.asarray(v, dtype=np.int64 if k == "dropout.seed" else dtype) for k, v in weights.items()}
     if cfg.stage == "mlp":
         sizes = layer_sizes(cfg, data)
         weights = files.load_weights(cfg.init) if from_file else init.mlp(cfg.init, sizes, cfg.seed, dtype)

@@ -97,6 +97,9 @@ def test_step(backend, trainer, data: rundata.Data, folder: Path) -> dict:
     if data.test_images is not None:
         figure = plots.predictions_figure(data.test_images[:40], data.y_test[:40], pred[:40], data.class_names)
         runfolder.save_figure(figure, folder / "predictions.png")
+    if backend.cfg.stage == "cnn":  # the features it learned: the first layer's filters
+        from training import filters
+        runfolder.save_figure(filters.filters_figure(backend.export(trainer)), folder / filters.FILE)
     return {"test_accuracy": evaluate.accuracy(data.y_test, pred),
             "per_class_accuracy": [float(a) for a in evaluate.per_class_accuracy(matrix)],
             "confusion": matrix.tolist(), "test_predictions": pred.tolist(), "class_names": list(data.class_names)}

@@ -110,23 +110,27 @@ def render_speed(seed: dict, mlp: dict) -> str:
 
 
 def render_commands(cli: dict) -> str:
-    """Whole-process wall time of each CLI command, first run (cold compile cache) and second (cached)."""
-    lines = ["| command | first run | second run | of which training |", "| --- | ---: | ---: | ---: |"]
+    """Each CLI command as a whole process: wall (CPU) seconds on a cold and on a warm compile cache."""
+    lines = ["| command | first run, wall (CPU) | second run, wall (CPU) | of which training |",
+             "| --- | ---: | ---: | ---: |"]
     runs: dict[str, dict[int, dict]] = {}
     for r in cli["runs"]:
         runs.setdefault(r["command"], {})[r["run"]] = r
+
+    def cell(r: dict | None) -> str:
+        return "-" if not r or r.get("wall_s") is None else f"{r['wall_s']:.1f} s ({r['cpu_s']:.1f} s)"
+
+    runs[cli["anchor"]["command"]] = {1: cli["anchor"]}  # the plain PyTorch script: one run, no cache to find
     for command, by_run in runs.items():
-        first, second = by_run[1], by_run.get(2, {})
-        train = (first.get("timings") or {}).get("train_s")
-        lines.append(f"| `{command}` | {first['wall_s']:.1f} s | "
-                     + (f"{second['wall_s']:.1f} s" if second.get("wall_s") is not None else "-")
-                     + f" | {'-' if train is None else f'{train:.2f} s'} |")
-    a = cli["anchor"]
-    lines.append(f"| {a['command']} | {a['wall_s']:.1f} s | - | - |")
+        train = (by_run[1].get("timings") or {}).get("train_s")
+        name = command if command == cli["anchor"]["command"] else f"`{command}`"
+        lines.append(f"| {name} | {cell(by_run[1])} | {cell(by_run.get(2))} | "
+                     f"{'-' if train is None else f'{train:.2f} s'} |")
     lines.append("")
-    lines.append(f"Whole processes on the {cli['device'].upper()} ({cli['cpu_count']} cores, load average "
-                 f"{cli['load_avg_start_end'][0]}); the second run finds its programs in the compile cache "
-                 f"(`{COMMANDS_WRITER}`).")
+    load = cli["load_avg_start_end"]
+    lines.append(f"Whole processes on the {cli['device'].upper()}, {cli['cpu_count']} cores at load average {load[0]}"
+                 f"{' (--quick: a smoke run, not a measurement)' if cli.get('quick') else ''}; the second run finds "
+                 f"its programs in the compile cache (`{COMMANDS_WRITER}`).")
     return "\n".join(lines) + "\n"
 
 

@@ -7,6 +7,7 @@ boundary is a transpose of the input in `__call__`.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -149,12 +150,19 @@ def masks(trainer: Trainer, steps: int, batch: int, dtype: jnp.dtype) -> jax.Arr
     draws the masks in a host callback: once per chunk, the same arrays PyTorch's twin draws.
     """
     shape = (batch, trainer.model.fc.kernel.shape[0])
+    # The seed too is an argument: inside a compiled chunk the trainer's seed is one of the traced leaves.
+    return jax.pure_callback(_draw(steps, shape, np.dtype(dtype)), jax.ShapeDtypeStruct((steps, *shape), dtype),
+                             trainer.seed, trainer.optimizer.step[...])
+
+
+@functools.lru_cache
+def _draw(steps: int, shape: tuple[int, int], dtype: np.dtype):
+    """One callback per shape: the callback is part of the program, so a new one each call would recompile."""
 
     def draw(seed: np.ndarray, start: np.ndarray) -> np.ndarray:
         return dropout.masks(int(seed), int(start), steps, shape, problems.CNN_DROPOUT, np.float64).astype(dtype)
 
-    # The seed too is an argument: inside a compiled chunk the trainer's seed is one of the traced leaves.
-    return jax.pure_callback(draw, jax.ShapeDtypeStruct((steps, *shape), dtype), trainer.seed, trainer.optimizer.step[...])
+    return draw
 
 
 # 3. Train: the same calls as every stage since optim; the mask switches BatchNorm to batch statistics.

@@ -79,6 +79,7 @@ def printed(capsys, module: str) -> list[str]:
 def test_twin_programs_start_from_the_same_weights_and_print_the_same_lines(stage, capsys, monkeypatch):
     monkeypatch.setattr(problems, "LECTURE_STEPS", 300)
     monkeypatch.setattr(problems, "MLP_STEPS", 200)
+    monkeypatch.setattr(problems, "CNN_STEPS", 10)  # full-batch digits: 10 steps already print equal lines
     torch_lines = printed(capsys, f"torchnet.{stage}")
     with device.context():  # float32 matmuls at "highest" precision, as jaxnet's `python -m` runs it
         jax_lines = printed(capsys, f"jaxnet.{stage}")

@@ -6,16 +6,22 @@ import pytest
 
 from equivalence.check import sides
 from equivalence.stages import LINEAR_STAGES, STAGES, Setup, row
-from netdata import init, problems
+from netdata import images, init, problems
 
-LEARNING_RATE = {"manual": 1e-3, "autograd": 1e-3, "nn": 0.1, "optim": 0.05, "module": 0.05, "mlp": 1e-2}
+LEARNING_RATE = {"manual": 1e-3, "autograd": 1e-3, "nn": 0.1, "optim": 0.05, "module": 0.05, "mlp": 1e-2,
+                 "cnn": 1e-2}
 # The shapes tests/test_mirroring.py runs the programs at, so JAX compiles each stage's scan once for both.
-STEPS = {"mlp": 200}
+STEPS = {"mlp": 200, "cnn": 10}
 DEFAULT_STEPS = 300
 
 
 def problem(stage: str):
     """(zero or lesson start, x, y): the learnable linear problem, or the MLP lesson's training half."""
+    if stage == "cnn":  # the cnn lesson's training half: the digits main() trains on
+        digits = images.digits()
+        x = (digits.x[:899] / 16.0).astype(np.float32)
+        channels = [1, *problems.CNN_CHANNELS]
+        return init.cnn(problems.STAGE_INIT["cnn"], channels, 2 * 2 * channels[-1], 10), x, digits.labels[:899]
     if stage == "mlp":
         x, labels = problems.classification(seed=0, n=2 * problems.N, classes=problems.MLP_CLASSES)
         sizes = [problems.DIN, *problems.MLP_HIDDEN, problems.MLP_CLASSES]

@@ -18,6 +18,10 @@ DEFAULT_STEPS = {"mlp": 1000, "cnn": 1000}  # longer float32 runs drift apart en
 DEFAULT_DATA = {"mlp": "iris", "cnn": "digits"}
 # cnn: minibatches (its dropout masks are (steps, batch, features): a full digits batch x 1000 steps is 320 MB)
 DEFAULT_BATCH = {"cnn": 64}
+# cnn: float64. In float32 PyTorch's and XLA's convolutions round differently and minibatch Adam grows the gap
+# ~10x per 15-50 steps (measured: 1e-6 at step 20, 2% at step 100), so the two CLIs stopped early at different
+# steps (310, 380) and 5 of 539 digits test predictions differed. In float64 they agree to 2.5e-13 over the run.
+DEFAULT_DTYPE = {"cnn": "float64"}
 DEFAULT_HIDDEN = [64, 64]  # the CLIs' mlp on real data (digits: 64 inputs, 10 classes); the lesson's is smaller
 # --threads default: on a shared 2-core machine torch's default threads ran the mlp on iris at 40-50 steps/s
 # against 834 with one thread, at the same moment (issue 17); see README for the measured table.
@@ -185,7 +189,7 @@ def resolve(args: argparse.Namespace, resumed: RunConfig | None = None) -> RunCo
     stage = typed.get("stage", RunConfig.stage)
     base = {"stage": stage, "lr": problems.STAGE_LR[stage], "steps": DEFAULT_STEPS.get(stage, problems.LECTURE_STEPS),
             "data": DEFAULT_DATA.get(stage, "seed"), "init": problems.STAGE_INIT[stage],
-            "batch_size": DEFAULT_BATCH.get(stage)}
+            "batch_size": DEFAULT_BATCH.get(stage), "dtype": DEFAULT_DTYPE.get(stage, RunConfig.dtype)}
     if args.preset == "seed":
         base |= SEED_PRESET
     if stage in CLASSIFIERS:

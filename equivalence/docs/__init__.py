@@ -1,4 +1,4 @@
-"""`equivalence docs`: the side-by-side PyTorch ⇄ JAX guide, generated from the tested code, and its drift check."""
+"""`equivalence docs`: the guide, its chapters and notebooks, generated from the tested code and its real output."""
 
 from __future__ import annotations
 
@@ -7,36 +7,71 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from equivalence.docs import render, text_en, text_ko
-from equivalence.docs.measured import measure_all, same_line, save_pictures
-from equivalence.docs.source import FRAMEWORKS, Piece, Reader, StageSource, function_source, read, stage_source
+from equivalence.docs import notebooks, pages, pages_en, pages_ko, render, text_en, text_ko
+from equivalence.docs.measured import same_output_line, save_pictures
+from equivalence.docs.source import FRAMEWORKS, ROOT, Reader, StageSource, read, stage_source
+from equivalence.docs.taste import TASTE_END, TASTE_START, taste
 
-GUIDES = {"guide.md": ("en", text_en), "guide.ko.md": ("ko", text_ko)}  # file -> (language, its prose)
+LANGS = {"en": (text_en, pages_en), "ko": (text_ko, pages_ko)}  # language -> (guide prose, chapters' prose)
+GUIDES = {"guide.md": "en", "guide.ko.md": "ko"}
 TASTE = "README-taste.md"  # the README's section, kept in sync wherever it is pasted between its markers
-PROBLEMS = "netdata/problems.py"  # where every stage's main() gets its data
+NOTEBOOKS = "notebooks"  # docs/notebooks/<stage>.ipynb and <stage>.ko.ipynb
 
 
-def sources(stages: tuple[str, ...], reader: Reader = read) -> tuple[dict[str, dict[str, StageSource]], dict[str, Piece]]:
-    """Every stage file of both frameworks cut into blocks, and the data functions their main()s call."""
-    srcs = {stage: {side: stage_source(side, stage, reader) for side in FRAMEWORKS} for stage in stages}
-    problems = {}
-    for name in dict.fromkeys(n for by_side in srcs.values() for s in by_side.values() for n in s.problems):
-        try:
-            problems[name] = function_source(PROBLEMS, name, reader)
-        except LookupError:  # a constant such as problems.N, not a function
-            pass
-    return srcs, problems
+def sources(stages: tuple[str, ...], reader: Reader = read) -> dict[str, dict[str, StageSource]]:
+    return {stage: {side: stage_source(side, stage, reader) for side in FRAMEWORKS} for stage in stages}
+
+
+def _stages(stages=None) -> tuple[str, ...]:
+    from equivalence.stages import STAGES
+
+    return tuple(stages or STAGES)
+
+
+def measure(stages: tuple[str, ...], keep_losses: bool = True) -> dict:
+    """Everything the docs print that the code computes: the check, the programs' output, costs, answers."""
+    from equivalence.docs import basics, costs, exercises, runs
+    from equivalence.docs.measured import measure_all
+
+    return measure_all(stages, keep_losses=keep_losses) | {
+        "runs": runs.run_all(stages), "costs": costs.measure_costs(), "basics": basics.run_all(),
+        "exercises": exercises.run_all(stages)}
 
 
 def render_all(measured: dict, reader: Reader = read, stages: tuple[str, ...] | None = None) -> dict[str, str]:
-    """{file name: Markdown} for both guides; pure given `measured`, so two machines write the same bytes."""
+    """{file name: Markdown}: both guides, both chapters in both languages, the taste; pure given `measured`."""
     from equivalence import tolerance
-    from equivalence.stages import STAGES
 
-    srcs, problems = sources(tuple(stages or STAGES), reader)
-    out = {name: render.guide(text, lang, srcs, problems, measured, tolerance.TOLERANCES)
-           for name, (lang, text) in GUIDES.items()}
-    return out | {TASTE: render.taste(srcs)}
+    stages = _stages(stages)
+    srcs = sources(stages, reader)
+    out = {name: render.guide(LANGS[lang][0], lang, srcs, measured, tolerance.TOLERANCES) for name, lang in GUIDES.items()}
+    for lang, (text, chapter) in LANGS.items():
+        suffix = "" if lang == "en" else f".{lang}"
+        out[f"pitfalls{suffix}.md"] = pages.pitfalls(text, chapter, lang, measured.get("costs", {}), list(stages))
+        out[f"jax-for-torch-users{suffix}.md"] = pages.basics(chapter, measured.get("basics", {}), lang)
+    return out | {TASTE: taste(srcs)}
+
+
+def build_notebooks(measured: dict, reader: Reader = read, stages: tuple[str, ...] | None = None) -> dict[str, object]:
+    """{notebooks/<name>: notebook without outputs}, one per stage and language."""
+    from equivalence.docs import exercises
+    from equivalence.stages import TRAIN_LR
+
+    stages = _stages(stages)
+    srcs = sources(stages, reader)
+    out = {}
+    for number, stage in enumerate(stages, 1):
+        rows = render.key_pieces(stage, srcs[stage])
+        runs = measured.get("runs", {}).get(stage, {})
+        for lang, (text, _) in LANGS.items():
+            code = [f"**{text.LABELS[s]}** · `{srcs[stage][s].path}`\n\n```python\n{row[s].code}\n```"
+                    for row in rows for s in render.SIDES if row[s]]
+            tasks = [f"{i}. **{getattr(e, lang)[0]}.** {getattr(e, lang)[1]}"
+                     for i, e in enumerate(exercises.of_stage(stage), 1)]
+            output = runs.get("jax") or text.LABELS["not_run"] + "\n"
+            nb = notebooks.build(stage, lang, text, number, TRAIN_LR.get(stage, 1e-2), "\n\n".join(code), tasks, output)
+            out[f"{NOTEBOOKS}/{notebooks.notebook_name(stage, lang)}"] = nb
+    return out
 
 
 def readme_section(readme: Path) -> tuple[str, int, int] | None:
@@ -44,52 +79,67 @@ def readme_section(readme: Path) -> tuple[str, int, int] | None:
     if not readme.is_file():
         return None
     text = readme.read_text(encoding="utf-8")
-    start, end = text.find(render.TASTE_START), text.find(render.TASTE_END)
+    start, end = text.find(TASTE_START), text.find(TASTE_END)
     if start < 0 or end < start:
         return None
-    return text, start, end + len(render.TASTE_END) + (text[end + len(render.TASTE_END):][:1] == "\n")
+    return text, start, end + len(TASTE_END) + (text[end + len(TASTE_END):][:1] == "\n")
 
 
-def first_difference(committed: str, fresh: str) -> tuple[int, str, str] | None:
+def first_difference(committed, fresh) -> tuple[int, str, str] | None:
     """(line number, committed line, generated line) of the first real difference, or None."""
-    a, b = committed.splitlines(), fresh.splitlines()
+    a = committed.splitlines() if isinstance(committed, str) else committed
+    b = fresh.splitlines() if isinstance(fresh, str) else fresh
     for i in range(max(len(a), len(b))):
         x = a[i] if i < len(a) else "<end of file>"
         y = b[i] if i < len(b) else "<end of file>"
-        if i >= len(a) or i >= len(b) or not same_line(x, y):
+        if i >= len(a) or i >= len(b) or not same_output_line(x, y):
             return i + 1, x, y
     return None
 
 
-def check(out: Path, measured: dict | None = None, reader: Reader = read, stream: TextIO | None = None) -> int:
-    """0 when the guides in `out` are what the code generates now; 1 (and where they differ) when not."""
-    from equivalence.stages import STAGES
+def _drift(path: Path, committed, fresh, what: str = "") -> str | None:
+    diff = first_difference(committed, fresh)
+    if not diff:
+        return None
+    line, old, new = diff
+    return f"{path}{what} differs from what the code generates, first at line {line}:\n  committed: {old}\n  generated: {new}"
+
+
+def check(out: Path, measured: dict | None = None, reader: Reader = read, stream: TextIO | None = None,
+          execute: bool = True) -> int:
+    """0 when every file in `out` is what the code generates now; 1 (and where they differ) when not.
+    Notebooks: their cells always; with `execute`, also their outputs against a fresh run."""
+    import nbformat
 
     stream = stream or sys.stdout
-    measured = measured if measured is not None else measure_all(tuple(STAGES), keep_losses=False)
+    measured = measured if measured is not None else measure(_stages(), keep_losses=False)
     drifted, files = [], render_all(measured, reader)
     for name, fresh in files.items():
         path = out / name
-        if not path.is_file():
-            drifted.append(f"{path}: missing")
-            continue
-        diff = first_difference(path.read_text(encoding="utf-8"), fresh)
-        if diff:
-            line, old, new = diff
-            drifted.append(f"{path} differs from what the code generates, first at line {line}:\n"
-                           f"  committed: {old}\n  generated: {new}")
+        problem = _drift(path, path.read_text(encoding="utf-8"), fresh) if path.is_file() else f"{path}: missing"
+        drifted += [problem] if problem else []
+    fresh_nbs = build_notebooks(measured, reader)
+    committed = {name: nbformat.read(out / name, as_version=4) for name in fresh_nbs if (out / name).is_file()}
+    drifted += [f"{out / name}: missing" for name in fresh_nbs if name not in committed]
+    for name, nb in fresh_nbs.items():
+        if name in committed:
+            problem = _drift(out / name, notebooks.sources_of(committed[name]), notebooks.sources_of(nb), " (its cells)")
+            drifted += [problem] if problem else []
+    if execute and committed:
+        names = list(committed)
+        for name, ran in zip(names, notebooks.execute([fresh_nbs[n] for n in names], ROOT)):
+            problem = _drift(out / name, notebooks.text_of(committed[name]), notebooks.text_of(ran), " (its outputs)")
+            drifted += [problem] if problem else []
     pasted = readme_section(out.parent / "README.md")
     if pasted:
         text, start, end = pasted
-        diff = first_difference(text[start:end], files[TASTE])
-        if diff:
-            drifted.append(f"{out.parent / 'README.md'}: the pasted guide taste differs, first at its line {diff[0]}:\n"
-                           f"  committed: {diff[1]}\n  generated: {diff[2]}")
+        problem = _drift(out.parent / "README.md", text[start:end], files[TASTE], " (the pasted guide taste)")
+        drifted += [problem] if problem else []
     if drifted:
         print("\n".join(drifted), file=stream)
-        print(f"the guides are out of date: run `equivalence docs{_out_flag(out)}` and commit what it writes", file=stream)
+        print(f"the docs are out of date: run `equivalence docs{_out_flag(out)}` and commit what it writes", file=stream)
         return 1
-    print(f"{', '.join(str(out / n) for n in files)}{' and README.md' if pasted else ''}: up to date with the code",
+    print(f"{len(files) + len(fresh_nbs)} files in {out}{' and README.md' if pasted else ''}: up to date with the code",
           file=stream)
     return 0
 
@@ -98,17 +148,23 @@ def _out_flag(out: Path) -> str:
     return "" if out == Path("docs") else f" --out {out}"
 
 
-def generate(out: Path, measured: dict | None = None, reader: Reader = read, pictures: bool = True) -> list[Path]:
-    """Write both guides (and, with `pictures`, img/<stage>-loss.png) into `out`; the paths written."""
-    from equivalence.stages import STAGES
+def generate(out: Path, measured: dict | None = None, reader: Reader = read, pictures: bool = True,
+             execute: bool = True) -> list[Path]:
+    """Write every docs file into `out` (and, with `pictures`, img/<stage>-loss.png); the paths written.
+    With `execute`, the notebooks are run (one shared kernel) and stored with their outputs."""
     from training.runfolder import atomic_write_bytes
 
-    measured = measured if measured is not None else measure_all(tuple(STAGES), keep_losses=pictures)
-    out.mkdir(parents=True, exist_ok=True)
+    measured = measured if measured is not None else measure(_stages(), keep_losses=pictures)
+    (out / NOTEBOOKS).mkdir(parents=True, exist_ok=True)
     written = []
     files = render_all(measured, reader)
     for name, text in files.items():
         atomic_write_bytes(out / name, text.encode("utf-8"))
+        written.append(out / name)
+    nbs = build_notebooks(measured, reader)
+    ran = notebooks.execute(list(nbs.values()), ROOT) if execute else list(nbs.values())
+    for name, nb in zip(nbs, ran):
+        atomic_write_bytes(out / name, notebooks.stable_json(nb).encode("utf-8"))
         written.append(out / name)
     pasted = readme_section(out.parent / "README.md")
     if pasted:  # the README holds a copy of the taste: refresh it between its markers

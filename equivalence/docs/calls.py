@@ -116,9 +116,26 @@ STAGE_PITFALLS: dict[str, list[str]] = {
     "manual": ["inplace", "float64", "tf32"],
     "autograd": ["no_grad", "accumulate"],
     "nn": ["layout", "init", "mse", "jit"],
-    "optim": ["adamw", "adam_state"],
+    "optim": ["adam_step", "adamw", "adam_state"],
     "module": ["rngs", "init"],
     "mlp": ["logits", "init", "jit"],
+    "cnn": ["layout", "init", "rngs"],
+}
+
+# The functions and classes that carry each stage's idea, shown side by side (the rest is linked).
+KEY: dict[str, tuple[str, ...]] = {
+    "manual": ("loss_and_grads", "train_step"),
+    "autograd": ("loss_fn", "train_step"),
+    "nn": ("build", "train_step"),
+    "optim": ("adam", "train_step"),
+    "module": ("MyOneLayerNet",),
+    "mlp": ("MLP", "cross_entropy"),
+    "cnn": ("CNN", "train_step"),
+}
+
+# Code from outside the stage files, shown where a stage first relies on it: (path, function).
+SHOWN_WITH: dict[str, tuple[tuple[str, str], ...]] = {
+    "nn": (("jaxnet/loop.py", "scan_steps"), ("jaxnet/loop.py", "_scan")),
 }
 
 # The Korean guide's wording of the cells above that are words rather than code.

@@ -113,3 +113,28 @@ def same_line(committed: str, fresh: str) -> bool:
     tol = TOLERANCE_CELL.search(fresh)
     limit = int(tol.group(1)) - 2 if tol else -math.inf
     return all(x == y or abs(x - y) <= 1 or (x <= limit and y <= limit) for x, y in zip(a, b))
+
+
+NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+TIMING = re.compile(r"\d\s*(?:ms|µs|s)\b|µs per step")  # a clock reading: differs on every run
+
+
+def _close(a: str, b: str) -> bool:
+    """Two printed numbers that rounding on another CPU could turn into each other."""
+    x, y = float(a), float(b)
+    plain = "e" not in a.lower() and "e" not in b.lower()
+    last = 10.0 ** -len(a.split(".")[1]) if plain and "." in a else 0.0  # its last printed digit; counts are exact
+    return (x == y or abs(x - y) <= 1e-4 * max(abs(x), abs(y)) or abs(x - y) <= 1.5 * last
+            or max(abs(x), abs(y)) < 1e-5)  # rounding errors themselves: their digits are noise
+
+
+def same_output_line(committed: str, fresh: str) -> bool:
+    """Equal up to noise: a measured row as `same_line` allows, a clock reading, or numbers a rounding apart."""
+    if same_line(committed, fresh):
+        return True
+    if _exponents(committed) is not None:  # a measured row: same_line's rule is the whole rule
+        return False
+    a, b = NUMBER.findall(committed), NUMBER.findall(fresh)
+    if NUMBER.sub("#", committed) != NUMBER.sub("#", fresh) or len(a) != len(b):
+        return False
+    return bool(TIMING.search(fresh)) or all(_close(x, y) for x, y in zip(a, b))

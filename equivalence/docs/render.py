@@ -1,12 +1,14 @@
-"""One guide as Markdown: prose of one language, the stages' real code block by block, measured errors as powers of ten."""
+"""One guide as Markdown: per stage the idea, the lines that differ side by side, how to run it, exercises."""
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from equivalence.docs.calls import CALLS, KO_CELLS, STAGE_PITFALLS
+from equivalence.docs import exercises
+from equivalence.docs.calls import CALLS, KEY, KO_CELLS, SHOWN_WITH, STAGE_PITFALLS
 from equivalence.docs.measured import bucket, picture_name, power_of_ten
-from equivalence.docs.source import BLOCKS, Piece, StageSource
+from equivalence.docs.runs import command
+from equivalence.docs.source import Piece, StageSource, function_source
 
 LINK_ROOT = ".."  # the guides live in docs/, one level below the checkout's root
 SIDES = ("torch", "jax")
@@ -16,172 +18,179 @@ def anchor(stage: str) -> str:
     return f"stage-{stage}"
 
 
-def _link(piece: Piece) -> str:
+def link(piece: Piece, root: str = LINK_ROOT) -> str:
     lines = f"L{piece.first}" if piece.first == piece.last else f"L{piece.first}-L{piece.last}"
-    return f"[`{piece.name}`]({LINK_ROOT}/{piece.path}#{lines})"
+    return f"[`{piece.name}`]({root}/{piece.path}#{lines})"
 
 
-def _lines(pieces: list[Piece]) -> str:
-    """Statements picked out of one function: its name once, then a link per line range."""
-    ranges = [f"[{p.first}]({LINK_ROOT}/{p.path}#L{p.first})" if p.first == p.last
-              else f"[{p.first}-{p.last}]({LINK_ROOT}/{p.path}#L{p.first}-L{p.last})" for p in pieces]
-    return f"`{pieces[0].name}` ({', '.join(ranges)})"
+def value(v) -> str:
+    """A measured number as the docs print it: 4 significant digits, or 3 in scientific notation."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, int) or float(v).is_integer():
+        return str(int(v))
+    return f"{v:.4g}" if 1e-3 <= abs(v) < 1e5 else f"{v:.2e}"
 
 
-def _code(pieces: list[Piece], joiner: str = "\n\n") -> list[str]:
-    return ["```python", joiner.join(p.code for p in pieces), "```", ""]
+def results(measured: dict, names: dict[str, str] | None = None) -> str:
+    names = names or {}
+    return "\n".join(f"{names.get(k, k)}: {value(v)}" for k, v in measured.items())
 
 
-def _side(text: ModuleType, side: str, src: StageSource, pieces: list[Piece], joiner: str = "\n\n") -> list[str]:
-    if not pieces:
-        return [f"**{text.LABELS[side]}**: —", ""]
-    links = ", ".join(dict.fromkeys(_link(p) for p in pieces)) if joiner != "\n" else _lines(pieces)
-    return [f"**{text.LABELS[side]}** · [`{src.path}`]({LINK_ROOT}/{src.path}): {links}", "", *_code(pieces, joiner)]
+def key_pieces(stage: str, srcs: dict[str, StageSource]) -> list[dict[str, Piece | None]]:
+    """The functions that carry the stage's idea, one row per name: {side: its code, or None}."""
+    rows = []
+    for name in KEY.get(stage, ("build", "train_step")):
+        found = {s: next((p for b in srcs[s].blocks.values() for p in b if p.name == name), None) for s in SIDES}
+        if any(found.values()):
+            rows.append(found)
+    return rows
 
 
-def _data(text: ModuleType, stage: str, srcs: dict[str, StageSource], problems: dict[str, Piece],
-          shown: dict[str, str]) -> list[str]:
-    out = []
-    for name in dict.fromkeys(n for s in SIDES for n in srcs[s].problems):
-        if name not in problems:
-            continue
-        if name in shown:  # the shared function is printed once, at the first stage that uses it
-            first = shown[name]
-            out += [text.LABELS["shared_again"].format(name=name, stage=first, anchor=anchor(first)), ""]
-        else:
-            shown[name] = stage
-            out += [text.LABELS["shared"].format(name=name), "", f"{_link(problems[name])}", "",
-                    *_code([problems[name]])]
-    for side in SIDES:
-        src = srcs[side]
-        out += _side(text, side, src, src.blocks["data"], joiner="\n")
-    return out
+def differing(code: str, other: str, same: str) -> str:
+    """`code` with each run of lines that `other` also has (a docstring, a shared call) folded into one comment."""
+    theirs = {line.strip() for line in other.splitlines()}
+    out: list[str] = []
+    for i, line in enumerate(code.splitlines()):
+        shared = i > 0 and line.strip() in theirs and not line.lstrip().startswith(("def ", "class ", "@"))
+        if not shared:
+            out.append(line)
+        elif not (out and out[-1].endswith(same)):
+            out.append(line[:len(line) - len(line.lstrip())] + same)
+    return "\n".join(out)
+
+
+def side_by_side(text: ModuleType, srcs: dict[str, StageSource], rows: list[dict]) -> list[str]:
+    head = "".join(f"<th>{text.LABELS[s]} · <code>{srcs[s].path}</code></th>" for s in SIDES)
+    out = ["<table>", f"<tr>{head}</tr>"]
+    for row in rows:
+        cells = []
+        for s, o in zip(SIDES, reversed(SIDES)):
+            piece, other = row[s], row[o]
+            code = differing(piece.code, other.code, text.LABELS["same"]) if piece and other else piece and piece.code
+            body = ["```python", code, "```"] if piece else ["—"]
+            cells += ["<td>", "", *body, "", "</td>"]
+        out += ["<tr>", *cells, "</tr>"]
+    return out + ["</table>", ""]
 
 
 def _calls(text: ModuleType, stage: str, lang: str) -> list[str]:
     rows = CALLS.get(stage, [])
     if not rows:
         return []
-    out = [f"### {text.LABELS['calls']}", "", text.LABELS["calls_note"], "",
-           f"| {text.LABELS['torch']} | {text.LABELS['jax']} | {text.LABELS['why']} |", "|---|---|---|"]
-    cell = (lambda text: KO_CELLS.get(text, text)) if lang == "ko" else (lambda text: text)
-    out += [f"| {cell(c.torch)} | {cell(c.jax)} | {getattr(c, lang)} |" for c in rows]
+    cell = (lambda c: KO_CELLS.get(c, c)) if lang == "ko" else (lambda c: c)
+    out = [f"| {text.LABELS['torch']} | {text.LABELS['jax']} | {text.LABELS['why']} |", "|---|---|---|"]
+    return out + [f"| {cell(c.torch)} | {cell(c.jax)} | {getattr(c, lang)} |" for c in rows] + [""]
+
+
+def _rest(text: ModuleType, srcs: dict[str, StageSource], shown: set[str]) -> list[str]:
+    out = [f"<details><summary>{text.LABELS['rest']}</summary>", ""]
+    for s in SIDES:
+        pieces = [p for name, b in srcs[s].blocks.items() if name not in ("imports", "data") for p in b
+                  if p.name not in shown]
+        out.append(f"- [`{srcs[s].path}`]({LINK_ROOT}/{srcs[s].path}): " + ", ".join(link(p) for p in pieces))
+    return out + ["", "</details>", ""]
+
+
+def _run(text: ModuleType, stage: str, runs: dict) -> list[str]:
+    out = [f"### {text.LABELS['run']}", "", "```bash", *(command(s, stage) for s in SIDES), "```", ""]
+    got = runs.get(stage)
+    if not got:
+        return out + [text.LABELS["not_run"], ""]
+    if got["torch"] == got["jax"]:
+        return out + [text.LABELS["both_print"], "", "```", got["torch"].rstrip("\n"), "```", ""]
+    for s in SIDES:
+        out += [f"{text.LABELS[s]}:", "", "```", got[s].rstrip("\n"), "```", ""]
+    return out
+
+
+def _exercises(text: ModuleType, stage: str, lang: str, answers: dict) -> list[str]:
+    found = exercises.of_stage(stage)
+    if not found:
+        return []
+    out = [f'<a id="exercises-{stage}"></a>', "", f"### {text.LABELS['exercises']}", ""]
+    for i, ex in enumerate(found, 1):
+        title, task = getattr(ex, lang)
+        out += [f"{i}. **{title}.** {task}", "", f"   <details><summary>{text.LABELS['solution']}</summary>", ""]
+        pieces = exercises.solution_code(ex)
+        out += ["   " + text.LABELS["solution_in"].format(path=exercises.solution_path(ex),
+                                                         links=", ".join(link(p) for p in pieces)), ""]
+        block = ["```python", "\n\n".join(p.code for p in pieces), "```", ""]
+        if ex.run in answers:
+            block += [text.LABELS["prints"].format(call=f"{ex.run}()"), "", "```",
+                      results(answers[ex.run], getattr(text, "RESULT_NAMES", {})), "```", ""]
+        out += [("   " + line if line else "") for line in "\n".join(block).splitlines()] + ["", "   </details>", ""]
+    return out
+
+
+def _stage(text, lang, number, stage, srcs, measured) -> list[str]:
+    subtitle, prose = text.STAGES.get(stage, ("", text.LABELS["no_prose"]))
+    out = [f'<a id="{anchor(stage)}"></a>', "", f"## {number} · `{stage}`" + (f": {subtitle}" if subtitle else ""), "",
+           prose, "", f"### {text.LABELS['differs']}", ""]
+    rows = key_pieces(stage, srcs)
+    out += side_by_side(text, srcs, rows)
+    for path, name in SHOWN_WITH.get(stage, ()):
+        piece = function_source(path, name)
+        out += [text.LABELS["also"].format(link=link(piece), path=path), "", "```python", piece.code, "```", ""]
+    out += _calls(text, stage, lang)
+    out += _rest(text, srcs, {p.name for row in rows for p in row.values() if p})
+    out += _run(text, stage, measured.get("runs", {}))
+    if stage in measured.get("results", {}).get("float32", {}):
+        out += [f"![{text.LABELS['picture_alt'].format(stage=stage)}](img/{picture_name(stage)})", "",
+                text.PICTURE.format(steps=measured["steps"], dtype="float32"), ""]
+    keys = [k for k in STAGE_PITFALLS.get(stage, []) if k in text.PITFALLS]
+    if keys:
+        page = "pitfalls.md" if lang == "en" else f"pitfalls.{lang}.md"
+        out += [text.LABELS["pitfalls_here"] + " " + ", ".join(f"[{text.PITFALLS[k][0]}]({page}#{k})" for k in keys)
+                + ".", ""]
+    out += _exercises(text, stage, lang, measured.get("exercises", {}))
+    nxt = text.NEXT.get(stage)
+    return out + ([f"### {text.LABELS['next']}", "", nxt, ""] if nxt else [])
+
+
+def _summary(text: ModuleType, measured: dict, stages: list[str]) -> list[str]:
+    """One row per stage and dtype: the worst of the three pairs for each quantity, then the tolerance."""
+    results_ = measured.get("results", {})
+    quantities = list(dict.fromkeys(r["quantity"] for by in results_.values() for rows in by.values() for r in rows))
+    if not quantities:
+        return []
+    out = [f"| {text.LABELS['stage']} | {text.LABELS['dtype']} | "
+           + " | ".join(text.QUANTITIES.get(q, q) for q in quantities) + f" | {text.LABELS['tolerance']} |",
+           "|" + "---|" * (len(quantities) + 3)]
+    for stage in stages:
+        for dtype, by_stage in results_.items():
+            rows = by_stage.get(stage)
+            if not rows:
+                continue
+            cells = []
+            for q in quantities:
+                worst = max((r for r in rows if r["quantity"] == q), key=lambda r: (not r["passed"], r["rel_err"]))
+                cells.append(f"{bucket(worst['rel_err'])} " + text.LABELS["pass" if worst["passed"] else "fail"])
+            out.append(f"| `{stage}` | {dtype} | " + " | ".join(cells) + f" | {power_of_ten(max(r['tol'] for r in rows))} |")
     return out + [""]
 
 
-def _pitfalls(text: ModuleType, stage: str) -> list[str]:
-    keys = [k for k in STAGE_PITFALLS.get(stage, []) if k in text.PITFALLS]
-    out = [f"### {text.LABELS['pitfalls']}", ""] if keys else []
-    for key in keys:
-        title, body = text.PITFALLS[key]
-        out += [f"**{title}.** {body}", ""]
-    return out
-
-
-def _cell(text: ModuleType, r: dict) -> str:
-    mark = text.LABELS["pass"] if r["passed"] else text.LABELS["fail"]
-    bad = r.get("first_bad_step")
-    more = f" ({text.LABELS['first_bad'].format(step=bad)})" if (bad is not None and not r["passed"]) else ""
-    return f"{bucket(r['rel_err'])} {mark}{more}"
-
-
-def _measured(text: ModuleType, stage: str, measured: dict) -> list[str]:
-    names = {"torch": "PyTorch", "jax": "JAX", "reference": text.LABELS["oracle"]}
-    rows_by_dtype = {dtype: by_stage[stage] for dtype, by_stage in measured["results"].items() if stage in by_stage}
-    if not rows_by_dtype:
-        return []
-    first = next(iter(rows_by_dtype.values()))
-    pairs = list(dict.fromkeys(r["pair"] for r in first))
-    header = [text.LABELS["dtype"], text.LABELS["quantity"],
-              *(" ↔ ".join(names[s] for s in p.split("-")) for p in pairs), text.LABELS["tolerance"]]
-    out = [f"### {text.LABELS['measured']}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    results = [r for rows in rows_by_dtype.values() for r in rows]
-    for dtype, rows in rows_by_dtype.items():
-        for quantity in dict.fromkeys(r["quantity"] for r in rows):
-            cells = {r["pair"]: r for r in rows if r["quantity"] == quantity}
-            tol = max(r["tol"] for r in cells.values())
-            out.append(f"| {dtype} | {quantity} | " + " | ".join(_cell(text, cells[p]) for p in pairs)
-                       + f" | {power_of_ten(tol)} |")
-    failed = sum(not r["passed"] for r in results)
-    out += ["", (text.LABELS["some_fail"].format(n=failed, total=len(results), stage=stage) if failed
-                 else text.LABELS["all_pass"].format(n=len(results))), ""]
-    picture = picture_name(stage)
-    out += [f"![{stage}: loss curves of PyTorch and JAX, and their difference](img/{picture})", "",
-            text.PICTURE.format(steps=measured["steps"], dtype="float32"), ""]
-    return out
-
-
-def _stage(text, lang, number, stage, srcs, problems, measured, shown) -> list[str]:
-    subtitle, prose = text.STAGES.get(stage, ("", text.LABELS["no_prose"]))
-    title = f"{number} · `{stage}`" + (f": {subtitle}" if subtitle else "")
-    out = [f'<a id="{anchor(stage)}"></a>', "", f"## {title}", ""]
-    docs = dict.fromkeys(srcs[s].doc for s in SIDES if srcs[s].doc)
-    if docs:
-        out += [f"> {text.LABELS['stage_doc']}", *(f"> - {d}" for d in docs), ""]
-    out += [prose, "", *_calls(text, stage, lang), f"### {text.LABELS['code']}", ""]
-    for block in (*BLOCKS, "other"):
-        if block == "data":
-            body = _data(text, stage, srcs, problems, shown)
-        elif any(srcs[s].blocks[block] for s in SIDES):
-            body = [line for s in SIDES for line in _side(text, s, srcs[s], srcs[s].blocks[block])]
-        else:
-            continue
-        out += [f"#### {text.BLOCK_TITLES[block]}", "", *body]
-    return out + _pitfalls(text, stage) + _measured(text, stage, measured)
-
-
-def guide(text: ModuleType, lang: str, sources: dict[str, dict[str, StageSource]], problems: dict[str, Piece],
-          measured: dict, tolerances: dict) -> str:
-    """The whole guide in one language; `sources[stage][side]`, `problems[name]`: the code shown."""
+def guide(text: ModuleType, lang: str, sources: dict[str, dict[str, StageSource]], measured: dict,
+          tolerances: dict) -> str:
+    """The whole guide in one language; `sources[stage][side]`: the code shown."""
     stages = list(sources)
-    out = [f"# {text.TITLE}", "", f"> {text.GENERATED}", "", text.INTRO, "", f"## {text.LABELS['contents']}", ""]
-    out += [f'- <a href="#measuring">{text.LABELS["measure_how"]}</a>']
+    suffix = "" if lang == "en" else f".{lang}"
+    out = [f"# {text.TITLE}", "", f"> {text.GENERATED}", "", text.INTRO.format(suffix=suffix), ""]
+    out += [f"## {text.LABELS['contents']}", ""]
     for i, stage in enumerate(stages, 1):
         subtitle = text.STAGES.get(stage, ("",))[0]
-        out.append(f"- [{i} · `{stage}`" + (f": {subtitle}" if subtitle else "") + f"](#{anchor(stage)})")
-    out += ["", '<a id="measuring"></a>', "", f"## {text.LABELS['measure_how']}", "",
-            text.MEASURE.format(steps=measured["steps"]), "",
+        out.append(f"{i}. [`{stage}`" + (f": {subtitle}" if subtitle else "") + f"](#{anchor(stage)})"
+                   + f" · [{text.LABELS['notebook']}](notebooks/{stage}{suffix}.ipynb)")
+    out += ["", *text.CHAPTERS.format(suffix=suffix).splitlines(), ""]
+    if getattr(text, "GLOSSARY", None):
+        out += [text.GLOSSARY, ""]
+    out += ['<a id="measuring"></a>', "", f"## {text.LABELS['measure_how']}", "",
+            text.MEASURE.format(steps=measured.get("steps", "?")), "",
             f"| {text.LABELS['dtype']} | {text.LABELS['tolerance']} | {text.LABELS['why']} |", "|---|---|---|"]
-    out += [f"| {mode} | {power_of_ten(t.rel)} | {t.why} |" for mode, t in tolerances.items()]
-    out.append("")
-    shown: dict[str, str] = {}
+    out += [f"| {mode} | {power_of_ten(t.rel)} | {text.TOLERANCE_WHY.get(mode, t.why)} |" for mode, t in tolerances.items()]
+    out += ["", *_summary(text, measured, stages)]
     for i, stage in enumerate(stages, 1):
-        out += _stage(text, lang, i, stage, sources[stage], problems, measured, shown)
+        out += _stage(text, lang, i, stage, sources[stage], measured)
     while out and out[-1] == "":
         out.pop()
     return "\n".join(out) + "\n"
-
-
-TASTE_START, TASTE_END = "<!-- equivalence docs: taste -->", "<!-- /equivalence docs: taste -->"
-TASTE = {"stage": "autograd", "torch": ("loss_fn", "train_step"), "jax": ("loss_fn", "train_step")}
-
-
-def taste(sources: dict[str, dict[str, StageSource]]) -> str:
-    """The README's section: both guides linked, one training step side by side (paths from the root)."""
-    stage = TASTE["stage"] if TASTE["stage"] in sources else next(iter(sources))
-    cells = []
-    for side in SIDES:
-        src = sources[stage][side]
-        pieces = [p for block in src.blocks.values() for p in block if p.name in TASTE.get(side, ())]
-        pieces = pieces or src.blocks["train"]
-        cells += ["</td><td>" if cells else "<tr><td>", "", "```python", "\n\n".join(p.code for p in pieces), "```", ""]
-    header = "".join(f"<th>{label} · <code>{sources[stage][s].path}</code></th>"
-                     for s, label in zip(SIDES, ("PyTorch", "JAX")))
-    return "\n".join([
-        TASTE_START,
-        "## Learn one framework from the other",
-        "",
-        "[`docs/guide.md`](docs/guide.md) (English) and [`docs/guide.ko.md`](docs/guide.ko.md) (한국어) walk "
-        "through every stage with the real code of `torchnet/<stage>.py` and `jaxnet/<stage>.py`, block by "
-        "block (define the model, load the data, train, test), a table from each PyTorch call to its "
-        "JAX / Flax / Optax counterpart, the pitfalls between them, and the measured equivalence with "
-        "pictures of both loss curves. `equivalence docs` writes them from the code and a fresh check; "
-        "the tests run `equivalence docs --check`, so they cannot drift from the code.",
-        "",
-        f"A taste, the `{stage}` stage's training step (forward pass, loss, backward pass, gradient descent):",
-        "",
-        f"<table>\n<tr>{header}</tr>",
-        *cells,
-        "</td></tr>\n</table>",
-        TASTE_END,
-    ]) + "\n"

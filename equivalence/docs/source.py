@@ -141,10 +141,10 @@ def stage_source(framework: str, stage: str, reader: Reader = read) -> StageSour
 
 
 def function_source(rel: str, name: str, reader: Reader = read) -> Piece:
-    """A top-level function of any checkout file, e.g. netdata/problems.py's `lecture`."""
+    """A top-level function or class of any checkout file, e.g. netdata/problems.py's `lecture`."""
     text = reader(rel)
     lines = text.splitlines()
     for node in ast.parse(text).body:
-        if isinstance(node, ast.FunctionDef) and node.name == name:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name:
             return _piece(name, rel, lines, _start(node, lines), node.end_lineno)
     raise LookupError(f"{rel} has no function {name!r}")

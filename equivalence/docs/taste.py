@@ -1,0 +1,40 @@
+"""The README's taste of the guide: one training step side by side, pasted between two markers."""
+
+from __future__ import annotations
+
+from equivalence.docs.source import StageSource
+
+SIDES = ("torch", "jax")
+TASTE_START, TASTE_END = "<!-- equivalence docs: taste -->", "<!-- /equivalence docs: taste -->"
+TASTE = {"stage": "autograd", "torch": ("loss_fn", "train_step"), "jax": ("loss_fn", "train_step")}
+
+
+def taste(sources: dict[str, dict[str, StageSource]]) -> str:
+    """The README's section: both guides linked, one training step side by side (paths from the root)."""
+    stage = TASTE["stage"] if TASTE["stage"] in sources else next(iter(sources))
+    cells = []
+    for side in SIDES:
+        src = sources[stage][side]
+        pieces = [p for block in src.blocks.values() for p in block if p.name in TASTE.get(side, ())]
+        pieces = pieces or src.blocks["train"]
+        cells += ["</td><td>" if cells else "<tr><td>", "", "```python", "\n\n".join(p.code for p in pieces), "```", ""]
+    header = "".join(f"<th>{label} · <code>{sources[stage][s].path}</code></th>"
+                     for s, label in zip(SIDES, ("PyTorch", "JAX")))
+    return "\n".join([
+        TASTE_START,
+        "## Learn one framework from the other",
+        "",
+        "[`docs/guide.md`](docs/guide.md) (English) and [`docs/guide.ko.md`](docs/guide.ko.md) (한국어) walk "
+        "through every stage with the real code of `torchnet/<stage>.py` and `jaxnet/<stage>.py`, block by "
+        "block (define the model, load the data, train, test), a table from each PyTorch call to its "
+        "JAX / Flax / Optax counterpart, the pitfalls between them, and the measured equivalence with "
+        "pictures of both loss curves. `equivalence docs` writes them from the code and a fresh check; "
+        "the tests run `equivalence docs --check`, so they cannot drift from the code.",
+        "",
+        f"A taste, the `{stage}` stage's training step (forward pass, loss, backward pass, gradient descent):",
+        "",
+        f"<table>\n<tr>{header}</tr>",
+        *cells,
+        "</td></tr>\n</table>",
+        TASTE_END,
+    ]) + "\n"

@@ -1,0 +1,1 @@
+"""Tests of the generated docs: exercises, notebooks, the chapters."""

@@ -1,0 +1,46 @@
+"""Every committed notebook runs without an error, and prints what its stored outputs say (up to rounding)."""
+
+import time
+
+import nbformat
+import pytest
+
+from equivalence import docs
+from equivalence.docs import notebooks
+from equivalence.docs.source import ROOT
+from equivalence.stages import STAGES
+
+FOLDER = ROOT / "docs" / docs.NOTEBOOKS
+
+
+def _committed() -> dict[str, object]:
+    return {p.name: nbformat.read(p, as_version=4) for p in sorted(FOLDER.glob("*.ipynb"))}
+
+
+def test_there_is_one_notebook_per_stage_and_language_with_its_outputs_stored():
+    names = set(_committed())
+    assert names == {notebooks.notebook_name(s, lang) for s in STAGES for lang in docs.LANGS}
+    for name, nb in _committed().items():
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert code and all(c.outputs for c in code), f"{name}: a code cell without its stored output"
+        assert not notebooks.errors_in(nb), name
+
+
+def test_every_notebook_executes_and_prints_its_stored_outputs(capsys):
+    """One kernel for all of them (jax and torch import once); the time goes to the report."""
+    committed = _committed()
+    started = time.perf_counter()
+    ran = notebooks.execute(list(committed.values()), ROOT)  # nbclient raises on the first cell that fails
+    took = time.perf_counter() - started
+    for (name, old), new in zip(committed.items(), ran):
+        assert not notebooks.errors_in(new), name
+        diff = docs.first_difference(notebooks.text_of(old), notebooks.text_of(new))
+        assert diff is None, f"{name} line {diff}: run `equivalence docs` and commit docs/"
+    with capsys.disabled():
+        print(f"\n{len(ran)} notebooks executed in {took:.1f} s")
+
+
+def test_a_failing_cell_fails_the_run():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("raise ValueError('planted')")])
+    with pytest.raises(Exception, match="planted"):
+        notebooks.execute([nb], ROOT)

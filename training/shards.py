@@ -58,6 +58,9 @@ def launch(args, framework: str, environ=os.environ) -> Launch:
 
 
 def check_stage(stage: str) -> None:
+    if stage == "cnn":  # BatchNorm: each torch rank would normalize by its own rows, unlike one device
+        raise InputError("--data-parallel does not run --stage cnn: BatchNorm's batch statistics would be each "
+                         "device's own rows, not the batch's; drop --data-parallel")
     if stage in REFUSED:
         raise InputError(f"--data-parallel needs a stage whose loss is a mean over the batch (nn, optim, module, "
                          f"mlp); --stage {stage} sums its gradient by hand")

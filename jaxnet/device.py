@@ -6,7 +6,6 @@ import contextlib
 from collections.abc import Iterator
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from netdata.errors import InputError
@@ -44,7 +43,8 @@ def array(a: np.ndarray, device: jax.Device | str | None = None) -> jax.Array:
     if a.dtype == np.float64 and not jax.config.jax_enable_x64:
         raise RuntimeError("float64 arrays need x64: run inside jaxnet.device.context(dtype='float64')")
     dev = resolve(device) if isinstance(device, str) else device
-    return jax.device_put(jnp.asarray(a), dev)
+    # device_put, not jnp.asarray: in jax 0.10 that compiles a one-operation program for every new shape.
+    return jax.device_put(a if isinstance(a, jax.Array) else np.asarray(a), dev)
 
 
 def numpy(a: jax.Array) -> np.ndarray:

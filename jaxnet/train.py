@@ -1,18 +1,26 @@
-"""`jaxnet-train`: the lecture's training step, jitted; each chunk of steps is one compiled lax.scan."""
+"""`jaxnet-train`: the lecture's training step, jitted; each chunk of steps is one program, compiled before the first.
+
+Every program a run calls is compiled once per shape: the stage's build, one chunk of steps per chunk length
+(the scan with its batch gathering), the loss at the evaluation rows and predict at the held-out rows. Run
+eagerly, the build, gathers and forward passes would compile dozens of one-operation programs instead.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import importlib
 import sys
+import time
+from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import nnx
 
-from jaxnet import device, parallel
+from jaxnet import compiling, device, parallel
 from netdata import batches
-from training import shards, traincli
+from training import session, shards, traincli
 from training import config
 from training.config import RunConfig
 from training.rundata import Data
@@ -28,19 +36,51 @@ def pick_device(name: str) -> str:
         return "cpu"
 
 
+def _build(build, lr: float, counts: tuple, options: tuple, dev, arrays: dict):
+    # Step counts stay Python ints (the stages read them with int()); everything else is traced.
+    return build(arrays | dict(counts), lr, dev, **dict(options))
+
+
+_built = nnx.jit(_build, static_argnums=(0, 1, 2, 3, 4))
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _chunk(train, graphdef, state, x, y, idx):
+    """One chunk of steps: the batches gathered from the rows on the device (or handed in whole: idx None),
+    then the stage's own scan."""
+    if idx is not None:
+        x, y = jnp.take(x, idx, axis=0), jnp.take(y, idx, axis=0)  # (steps, B, ...)
+    trainer, losses = train(nnx.merge(graphdef, state), x, y)
+    return nnx.state(trainer), losses
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _apply(fn, graphdef, state, *args):
+    """A stage's forward pass (loss_of, predict) as one program."""
+    return fn(nnx.merge(graphdef, state), *args)
+
+
+def _like(a, steps: int) -> jax.ShapeDtypeStruct:
+    """The stacked batches `a` stands for, at another chunk length."""
+    return jax.ShapeDtypeStruct((steps, *a.shape[1:]), a.dtype, sharding=a.sharding)
+
+
 class Backend:
     """How a JAX run builds, steps and exports, for training.session's framework-neutral loop."""
 
     framework = "jax"
     compiles = True
 
-    def __init__(self, cfg: RunConfig, data: Data, launch: shards.Launch = shards.Launch()):
+    def __init__(self, cfg: RunConfig, data: Data, launch: shards.Launch = shards.Launch(), cache: bool = True):
         self.cfg, self.data = cfg, data
         if launch.data_parallel:  # before any device query: JAX joins other processes only before that
             shards.check_stage(cfg.stage)
             parallel.initialize(launch)
         self.stage = importlib.import_module(f"jaxnet.{cfg.stage}")
-        self._stack = contextlib.ExitStack()  # x64, device and precision stay set for the whole run
+        self._stack = contextlib.ExitStack()  # x64, device, precision and the cache stay set for the whole run
+        folder = compiling.usable(compiling.cache_dir(), traincli.prog_name(self.framework)) if cache else None
+        self._stack.enter_context(compiling.persistent_cache(folder))
+        self.count = self._stack.enter_context(compiling.Count())
         self.dev = self._stack.enter_context(device.context(pick_device(cfg.device), cfg.dtype, cfg.precision))
         self.device = f"{self.dev.platform}:{self.dev.device_kind}"
         self.batch = cfg.batch_size or data.n
@@ -58,58 +98,101 @@ class Backend:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._stack.close()  # x64 and precision end with the run: nothing leaks to the caller
+        self._stack.close()  # x64, precision and the cache flags end with the run: nothing leaks to the caller
+
+    @property
+    def compilations(self) -> int:
+        return self.count.compiled
+
+    @property
+    def cache_hits(self) -> int:
+        return self.count.loaded
 
     def build(self, state: dict[str, np.ndarray]):
-        trainer = self.stage.build(state, self.cfg.lr, self.dev, **config.stage_options(self.cfg))
+        counts = tuple(sorted((k, int(v)) for k, v in state.items() if np.ndim(v) == 0 and np.issubdtype(np.asarray(v).dtype, np.integer)))
+        # On the run's device before the call: committed, as every chunk's output is, so no program compiles twice.
+        arrays = {k: device.array(v, self.dev) for k, v in state.items() if k not in dict(counts)}
+        options = tuple(sorted(config.stage_options(self.cfg).items()))
+        trainer = _built(self.stage.build, self.cfg.lr, counts, options, self.dev, arrays)
         return self.parallel.replicate(trainer) if self.parallel else trainer
 
     def _here(self, trainer):
         return self.parallel.local(trainer) if self.parallel else trainer
 
-    def _batches(self, start: int, steps: int) -> tuple[jax.Array, jax.Array]:
+    def _batches(self, start: int, steps: int) -> tuple[jax.Array, jax.Array, jax.Array | None]:
+        """(x, y, idx) for _chunk: the rows on the device and the chunk's indices, or its batches (idx None)."""
+        if self._ahead and self._ahead[:2] == (start, steps):
+            return (*self._ahead[2:], None)
         idx = batches.indices(self.cfg.seed, self.data.n, self.batch, start, steps)  # (steps, B)
         if self.parallel:
-            return self.parallel.batches(self.data.x, self.data.y, idx, np.dtype(self.cfg.dtype))
+            return (*self.parallel.batches(self.data.x, self.data.y, idx, np.dtype(self.cfg.dtype)), None)
         if not self.on_disk:
-            idx = jnp.asarray(idx)
-            return jnp.take(self.x, idx, axis=0), jnp.take(self.y, idx, axis=0)  # (steps, B, ...)
+            return self.x, self.y, jax.device_put(idx, self.dev)
         # Memory-mapped rows: read just this chunk's rows from disk; device_put returns at once.
         dtype = np.dtype(self.cfg.dtype)
         # np.take, not x[idx]: on a memmap fancy indexing is 5-7x slower for millions of rows.
         xs = np.take(self.data.x, idx.ravel(), axis=0).astype(dtype, copy=False).reshape(steps, self.batch, -1)
         ys = np.take(self.data.y, idx.ravel(), axis=0).astype(dtype, copy=False).reshape(steps, self.batch, -1)
-        return jax.device_put(xs, self.dev), jax.device_put(ys, self.dev)
+        return jax.device_put(xs, self.dev), jax.device_put(ys, self.dev), None
+
+    def prepare(self, trainer, chunks: list[tuple[int, int]]) -> float:
+        """Compile, before the first step, the programs the run will call: one chunk of steps per chunk length,
+        the loss at the evaluation rows, predict at the held-out rows. Returns the seconds it took."""
+        t0 = time.perf_counter()
+        if chunks:
+            graphdef, state = nnx.split(trainer)
+            x, y, idx = self._batches(*chunks[0])
+            if idx is None:  # host-made batches: keep the first chunk's for its run
+                self._ahead = (*chunks[0], x, y)
+            for steps in sorted({steps for _, steps in chunks}):
+                args = (x, y, _like(idx, steps)) if idx is not None else (_like(x, steps), _like(y, steps), None)
+                _chunk.lower(self.stage.train, graphdef, state, *args).compile()
+        graphdef, state = nnx.split(self._here(trainer))
+        rows = self.data.x[:session.EVAL_ROWS], self.data.y[:session.EVAL_ROWS]
+        _apply.lower(self.stage.loss_of, graphdef, state, self._spec(rows[0]), self._spec(rows[1], rows[1].ndim == 1)).compile()
+        for held_out in (getattr(self.data, "x_val", None), self.data.x_test):
+            if held_out is not None:
+                _apply.lower(self.stage.predict, graphdef, state, self._spec(held_out)).compile()
+        return time.perf_counter() - t0
+
+    def _dtype(self, a: np.ndarray, labels: bool):
+        return jax.dtypes.canonicalize_dtype(a.dtype) if labels else np.dtype(self.cfg.dtype)
+
+    def _on_device(self, a: np.ndarray, labels: bool = False) -> jax.Array:
+        """Rows for a forward pass: inputs and targets in the run's dtype, class labels as integers."""
+        return device.array(np.asarray(a, self._dtype(a, labels)), self.dev)
+
+    def _spec(self, a: np.ndarray, labels: bool = False) -> jax.ShapeDtypeStruct:
+        """What _on_device(a) makes, without reading or moving the rows."""
+        return jax.ShapeDtypeStruct(a.shape, self._dtype(a, labels), sharding=jax.sharding.SingleDeviceSharding(self.dev))
 
     def run_chunk(self, trainer, start: int, steps: int):
-        if self._ahead and self._ahead[:2] == (start, steps):
-            xs, ys = self._ahead[2:]
-        else:
-            xs, ys = self._batches(start, steps)
-        trainer, losses = self.stage.train(trainer, xs, ys)  # dispatched asynchronously
+        graphdef, state = nnx.split(trainer)
+        state, losses = _chunk(self.stage.train, graphdef, state, *self._batches(start, steps))  # asynchronous
         if self.on_disk or self.parallel:  # gather the next chunk on the host while the devices train this one
             nxt = start + steps
             length = min(steps, self.cfg.steps - nxt)
-            self._ahead = (nxt, length, *self._batches(nxt, length)) if length > 0 else None
-        return trainer, np.asarray(losses)
+            self._ahead = (nxt, length, *self._batches(nxt, length)[:2]) if length > 0 else None
+        return nnx.merge(graphdef, state), np.asarray(losses)
 
     def export(self, trainer) -> dict[str, np.ndarray]:
-        return self.stage.export(self._here(trainer))
+        graphdef, state = nnx.split(self._here(trainer))
+        return self.stage.export(nnx.merge(graphdef, jax.device_get(state)))  # one transfer, no per-leaf programs
 
     def loss(self, trainer, x: np.ndarray, y: np.ndarray) -> float:
-        dtype = np.dtype(self.cfg.dtype)
-        y = np.asarray(y) if y.ndim == 1 else np.asarray(y, dtype)
-        # A forward pass only: no gradients.
-        return float(self.stage.loss_of(self._here(trainer), device.array(np.asarray(x, dtype), self.dev),
-                                        device.array(y, self.dev)))
+        graphdef, state = nnx.split(self._here(trainer))  # a forward pass only: no gradients
+        return float(_apply(self.stage.loss_of, graphdef, state, self._on_device(x), self._on_device(y, y.ndim == 1)))
 
     def predict(self, trainer, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.stage.predict(self._here(trainer), device.array(np.asarray(x), self.dev)))
+        graphdef, state = nnx.split(self._here(trainer))
+        return np.asarray(_apply(self.stage.predict, graphdef, state, self._on_device(x)))
 
 
 def main(argv: list[str] | None = None) -> int:
     return traincli.main(traincli.parse(argv, "jax"), "jax", Backend)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m jaxnet.train` (--compare runs it): the same process entry as jaxnet-train
+    from jaxnet import cli
+
+    sys.exit(cli.main())

@@ -9,6 +9,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the CLI subprocess
 # One compilation cache for every worker and every CLI subprocess of this run: the same programs
 # (a stage's scan at a given shape) are compiled once instead of once per process.
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), "torch-jax-lecture-xla-cache"))
+# The CLIs' own cache setting (jaxnet/compiling.py), the same folder: no test run writes to ~/.cache.
+os.environ.setdefault("JAXNET_CACHE_DIR", os.environ["JAX_COMPILATION_CACHE_DIR"])
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")

@@ -7,11 +7,13 @@ import os
 import sys
 import time
 
+STARTED = time.perf_counter()  # before the imports: metrics.json's timings count them
 QUIET_RANK_GRACE_S = 2.0
 
 
 def main(argv: list[str] | None = None) -> int:
     """argv None: this process's own command line (console script, `python -m`, a torchrun rank)."""
+    started = STARTED if argv is None else time.perf_counter()  # in-process calls: from this call on
     from training import traincli
 
     quiet = argv is None and _torchrun_rank_but_not_the_first()
@@ -21,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
             args = traincli.parse(argv, "torch")
             from torchnet.train import Backend
 
-            code = traincli.main(args, "torch", Backend)
+            code = traincli.main(args, "torch", Backend, started)
     except SystemExit as stop:  # argparse: a bad flag is exit 2, --help exit 0
         code = stop.code
         raise
@@ -32,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         from torchnet import parallel
 
         code = parallel.leave(code)
+        from training import cli
+
+        cli.leave(code)  # the process is ours and done: skip the interpreter's teardown of torch
     return code
 
 

@@ -69,8 +69,9 @@ class Backend:
 
     framework = "torch"
     compiles = False
+    compilations = cache_hits = 0  # eager: nothing is compiled, nothing cached
 
-    def __init__(self, cfg: RunConfig, data: Data, launch: shards.Launch = shards.Launch()):
+    def __init__(self, cfg: RunConfig, data: Data, launch: shards.Launch = shards.Launch(), cache: bool = True):
         self.cfg, self.data = cfg, data
         self.stage = importlib.import_module(f"torchnet.{cfg.stage}")
         device.pin_precision()
@@ -105,6 +106,9 @@ class Backend:
 
     def _here(self, trainer):
         return self.parallel.local(trainer) if self.parallel else trainer
+
+    def prepare(self, trainer, chunks: list[tuple[int, int]]) -> float:
+        return 0.0  # eager PyTorch has nothing to compile ahead of the first step
 
     def run_chunk(self, trainer, start: int, steps: int):
         mine = (self.parallel.lo, self.parallel.hi) if self.parallel else None

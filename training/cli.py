@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -52,3 +53,18 @@ def run(main: Callable[[], int], prog: str, debug: bool = False) -> int:
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted; files already written are complete\n")
         return 130
+
+
+def leave(code: int) -> int:
+    """End a finished command-line process at once with `code`, its streams flushed.
+
+    Why: Python's teardown of a process that loaded jax or torch (module finalizers, the XLA client's thread
+    pools) costs ~0.5 s of CPU, over a second of wall time on a busy machine, and leaves nothing behind: every
+    file of a run was written atomically and renamed. Only a process entry point calls this, never a test.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said on it
+            pass
+    os._exit(code)

@@ -37,6 +37,7 @@ class Backend(Protocol):
     device: str  # a human-readable device name for metrics.json
 
     def build(self, state: dict[str, np.ndarray]) -> Any: ...
+    def prepare(self, trainer: Any, chunks: list[tuple[int, int]]) -> float: ...  # compile ahead: its seconds
     def run_chunk(self, trainer: Any, start: int, steps: int) -> tuple[Any, np.ndarray]: ...
     def export(self, trainer: Any) -> dict[str, np.ndarray]: ...
     def loss(self, trainer: Any, x: np.ndarray, y: np.ndarray) -> float: ...
@@ -103,6 +104,7 @@ class Run:
     class_names: list[str] | None = None  # a labelled file's class names, kept so a resume maps them alike
     resumed_from: str | None = None
     writes: bool = True  # False on every data-parallel process but process 0: it alone writes the folder
+    timings: dict[str, float] = field(default_factory=dict)  # seconds by kind (training.timings), for metrics.json
     watch: validation.Watch | None = None  # early stopping's state; None: no validation split
     best: dict[str, np.ndarray] | None = None  # the weights of watch.best_step: the run's weights
     val_curve: list[list[float]] = field(default_factory=list)  # [step, loss, accuracy] of each evaluation
@@ -134,6 +136,7 @@ def save_state(run: Run, state: dict[str, np.ndarray], step: int, framework: str
     watch, best = (run.watch, run.best) if watch is None else (watch, best)
     if not run.writes:
         return
+    t0 = time.perf_counter()
     # One metadata key: safetensors writes several in hash order, which would make identical runs
     # produce files that differ byte for byte.
     record = {"framework": framework, "stage": run.config.stage, "step": step}
@@ -146,6 +149,7 @@ def save_state(run: Run, state: dict[str, np.ndarray], step: int, framework: str
     weights = validation.weights_of(best if watch is not None and best else state)
     runfolder.write_safetensors(run.folder / runfolder.WEIGHTS, weights, meta)
     runfolder.write_json(run.folder / runfolder.CONFIG, run.config.to_json())
+    run.timings["writes_s"] = run.timings.get("writes_s", 0.0) + time.perf_counter() - t0
 
 
 def train(run: Run, data: Data, backend: Backend, progress=None, stop: Stop | None = None,
@@ -159,8 +163,8 @@ def train(run: Run, data: Data, backend: Backend, progress=None, stop: Stop | No
     epochs = _EpochLoss(run, data.n // batch if batch < data.n else 0, cfg.steps)
     chunks = plan(run.start, cfg.steps, chunk_length(cfg, batch, getattr(backend, "compiles", False)))
     run.segments.append({"framework": backend.framework, "start": run.start, "end": run.start})
-    compile_s = _warm_up(backend, run.state, chunks)
     trainer = backend.build(run.state)
+    compile_s = backend.prepare(trainer, chunks)  # each program once, before the first step; no step runs twice
     eval_x, eval_y = data.x[:EVAL_ROWS], data.y[:EVAL_ROWS]
     initial_loss = backend.loss(trainer, eval_x, eval_y)
     if data.x_val is not None and run.watch is None:
@@ -310,22 +314,6 @@ def _last_finite(backend: Backend, cfg: RunConfig, good: dict, good_step: int, b
 def _next_save(cfg: RunConfig, done: int) -> int:
     every = cfg.save_every
     return (done // every + 1) * every if every else cfg.steps
-
-
-def _warm_up(backend: Backend, state: dict[str, np.ndarray], chunks: list[tuple[int, int]]) -> float:
-    """Compile every chunk length on a throwaway copy; compile time = warm-up time minus run time."""
-    if not getattr(backend, "compiles", False) or not chunks:
-        return 0.0
-    compile_s = 0.0
-    for first, steps in {length: (first, length) for first, length in chunks}.values():
-        scratch = backend.build(state)
-        t0 = time.perf_counter()
-        scratch, _ = backend.run_chunk(scratch, first, steps)
-        cold = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        backend.run_chunk(scratch, first, steps)
-        compile_s += max(cold - (time.perf_counter() - t0), 0.0)
-    return compile_s
 
 
 def check_resumable(run: Run, total: int) -> None:

@@ -7,12 +7,13 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from training import cli, config, runfolder, rundata, session, shards, verdict
+from training import cli, config, runfolder, rundata, session, shards, timings, verdict
 from training.config import RunConfig
 from netdata.errors import InputError
 
@@ -87,16 +88,19 @@ def make_folder(run: session.Run, framework: str) -> None:
         runfolder.write_json(run.folder / runfolder.CLASSES, {"class_names": list(run.class_names)})
 
 
-def test_step(backend, trainer, data: rundata.Data, folder: Path) -> dict:
+def test_step(backend, trainer, data: rundata.Data, folder: Path, spent: dict[str, float] | None = None) -> dict:
     """Step 4 of the lecture: a forward pass with the trained weights on rows training never saw."""
-    from training import evaluate, plots
+    from training import evaluate
 
     pred = np.argmax(backend.predict(trainer, data.x_test), axis=1)
     matrix = evaluate.confusion(data.y_test, pred, len(data.class_names))
-    runfolder.save_figure(plots.confusion_figure(matrix, data.class_names), folder / "confusion.png")
-    if data.test_images is not None:
-        figure = plots.predictions_figure(data.test_images[:40], data.y_test[:40], pred[:40], data.class_names)
-        runfolder.save_figure(figure, folder / "predictions.png")
+    with timings.spent({} if spent is None else spent, "figures_s"):
+        from training import plots  # matplotlib loads only for a run that draws
+
+        runfolder.save_figure(plots.confusion_figure(matrix, data.class_names), folder / "confusion.png")
+        if data.test_images is not None:
+            figure = plots.predictions_figure(data.test_images[:40], data.y_test[:40], pred[:40], data.class_names)
+            runfolder.save_figure(figure, folder / "predictions.png")
     if backend.cfg.stage == "cnn":  # the features it learned: the first layer's filters
         from training import filters
         runfolder.save_figure(filters.filters_figure(backend.export(trainer)), folder / filters.FILE)
@@ -105,22 +109,27 @@ def test_step(backend, trainer, data: rundata.Data, folder: Path) -> dict:
             "confusion": matrix.tolist(), "test_predictions": pred.tolist(), "class_names": list(data.class_names)}
 
 
-def execute(args, framework: str, make_backend: Callable, quiet: bool) -> tuple[dict, session.Run]:
+def execute(args, framework: str, make_backend: Callable, quiet: bool,
+            started: float | None = None) -> tuple[dict, session.Run]:
+    """One run, start to metrics.json; `started`: the perf_counter() of the process's start (imports_s, total_s)."""
+    now = time.perf_counter()
+    started = now if started is None else started
     launch = shards.launch(args, framework)
     run = open_run(args, framework, launch.writer)
+    run.timings["imports_s"] = now - started
     cfg = run.config
     data = rundata.load(cfg, run.class_names)
     if data.class_names is not None and run.class_names is None:
         run.class_names = list(data.class_names)
     if not run.state:
         run.state = rundata.initial_weights(cfg, data)
-    with make_backend(cfg, data, launch) as backend:
+    with make_backend(cfg, data, launch, cache=not getattr(args, "no_cache", False)) as backend:
         # Ranks of a multi-process run must stop at one chunk together; there a signal still ends at once.
         with session.Stop(enabled=launch.num_processes == 1) as stop:
             progress = None if quiet or not run.writes else _progress_bar(framework, cfg.stage)
             try:
-                metrics, trainer = session.train(run, data, backend, progress and progress.update, stop,
-                                                 lambda: make_folder(run, framework))
+                metrics, trainer = session.train(run, data, timings.Timed(backend, run.timings),
+                                                 progress and progress.update, stop, lambda: make_folder(run, framework))
             except session.Interrupted as err:
                 err.metrics["run_folder"] = str(run.folder)
                 if run.writes:  # the curves, for the resumed run's plot; no figure: matplotlib would delay the exit
@@ -130,23 +139,29 @@ def execute(args, framework: str, make_backend: Callable, quiet: bool) -> tuple[
                 if progress:
                     progress.close()
             if data.x_test is not None and run.writes:
-                metrics |= test_step(backend, trainer, data, run.folder)
+                metrics |= test_step(timings.Timed(backend, run.timings), trainer, data, run.folder, run.timings)
             if getattr(args, "compare", False) and run.writes:  # the yardstick of --compare's verdict
                 ours = run.best if run.best is not None else backend.export(trainer)  # the run's weights
                 drift = verdict.nudge_drift(run, backend, data, ours)
+            # Counted to here: what compiles after this (--compare's nudge) is not part of the run.
+            metrics |= {"compilations": backend.compilations, "cache_hits": backend.cache_hits}
     if getattr(args, "compare", False) and run.writes:
         metrics["nudge"] = drift
     metrics["run_folder"] = str(run.folder)
     if run.writes:
-        write_metrics(run, metrics, framework)
+        write_metrics(run, metrics, framework, started)
     return metrics, run
 
 
-def write_metrics(run: session.Run, metrics: dict, framework: str) -> None:
-    from training import plots
+def write_metrics(run: session.Run, metrics: dict, framework: str, started: float | None = None) -> None:
+    """loss.png, then metrics.json: the last file of a finished run, with the run's timings."""
+    with timings.spent(run.timings, "figures_s"):
+        from training import plots
 
+        runfolder.save_figure(plots.run_loss_figure(metrics, f"{framework} {run.config.stage}"), run.folder / "loss.png")
+    if started is not None:
+        metrics["timings"] = timings.table(run.timings, metrics, started)
     runfolder.write_json(run.folder / runfolder.METRICS, metrics)
-    runfolder.save_figure(plots.run_loss_figure(metrics, f"{framework} {run.config.stage}"), run.folder / "loss.png")
 
 
 def config_flags(saved: dict) -> list[str]:
@@ -217,13 +232,14 @@ def set_threads(threads: int | None, framework: str, environ=os.environ) -> None
         environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false").strip()
 
 
-def main(args, framework: str, make_backend: Callable) -> int:
+def main(args, framework: str, make_backend: Callable, started: float | None = None) -> int:
+    """`started`: the entry point's perf_counter() at the process's start, before the framework's imports."""
     prog = prog_name(framework)
     quiet = args.json or not sys.stdout.isatty()
 
     def body() -> int:
         try:
-            metrics, run = execute(args, framework, make_backend, quiet)
+            metrics, run = execute(args, framework, make_backend, quiet, started)
         except session.Diverged as err:
             sys.stderr.write(f"{prog}: diverged: {err}\n")
             return session.EXIT_DIVERGED
@@ -248,7 +264,7 @@ def main(args, framework: str, make_backend: Callable) -> int:
 
 def _summary(m: dict) -> None:
     print(f"{m['framework']} {m['stage']}: loss {m['initial_loss']:.6g} -> {m['final_loss']:.6g} after "
-          f"{m['steps']} steps ({m['steps_per_s'] or 0:,.0f} steps/s, compile {m['compile_s']:.2f} s) on {m['device']}")
+          f"{m['steps']} steps ({m['steps_per_s'] or 0:,.0f} steps/s{_compiled(m)}) on {m['device']}")
     if "validation" in m:
         v = m["validation"]
         stop = f"stopped at step {v['stopped_at_step']}" if v["stopped_at_step"] else "did not stop early"
@@ -261,6 +277,15 @@ def _summary(m: dict) -> None:
     if "compare" in m:
         print(verdict.line(m["compare"], m["dtype"], OTHER[m["framework"]].removesuffix("net")))
     print(f"run folder: {m['run_folder']}")
+
+
+def _compiled(m: dict) -> str:
+    """', compile 0.31 s: 3 programs' (or '..., 0 compiled, 3 from the cache'); nothing for an eager framework."""
+    if not m.get("compilations") and not m.get("cache_hits"):
+        return f", compile {m['compile_s']:.2f} s" if m.get("compile_s") else ""
+    cached = f", {m['compilations']} compiled, {m['cache_hits']} from the cache" if m.get("cache_hits") else \
+        f": {m['compilations']} programs"
+    return f", compile {m['compile_s']:.2f} s{cached}"
 
 
 class _progress_bar:

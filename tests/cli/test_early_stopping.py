@@ -108,3 +108,19 @@ def test_bad_validation_flags_exit_2_with_one_line(capsys, tmp_path, flags, word
 def test_a_resume_refuses_another_validation_split(stopped, capsys):
     code, _, err = run(capsys, "torch", "--resume", str(stopped["jax"][1]), "--val-fraction", "0.3")
     assert code == 2 and "--val-fraction" in err and len(err.strip().splitlines()) == 1
+
+
+DONE_WHEN = {"iris": 0.93, "digits": 0.97, "blobs": 0.93}  # issue 16: default flags, both frameworks
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", DONE_WHEN)
+def test_default_flags_reach_the_issues_bars_in_both_frameworks_alike(tmp_path, name):
+    from benchmarks.defaults import blobs
+
+    data = str(blobs(tmp_path)[0]) if name == "blobs" else name
+    jm, tm = (_train(fw, "--stage", "mlp", "--data", data, "--out", str(tmp_path / fw)) for fw in ("jax", "torch"))
+    assert jm["test_accuracy"] >= DONE_WHEN[name] and tm["test_accuracy"] >= DONE_WHEN[name]
+    assert jm["confusion"] == tm["confusion"]
+    assert jm["validation"]["stopped_at_step"] == tm["validation"]["stopped_at_step"]
+    assert jm["validation"]["best_step"] == tm["validation"]["best_step"]

@@ -2,6 +2,10 @@
 
 Canonical layout: `w` of shape (Din, Dout) and `b` of shape (Dout,), used as `x @ w + b`.
 PyTorch stores `nn.Linear.weight` as `w.T`; Flax's `nnx.Linear.kernel` is `w` itself.
+CNN: images NCHW (N, C, H, W); kernels `conv.i.w` HWIO (kh, kw, Cin, Cout), Flax's layout (PyTorch's OIHW is
+w.transpose(3, 2, 0, 1)); the last feature map is flattened in (H, W, C) order into `fc.w` (features, classes);
+BatchNorm's `bn.i.scale`, `bn.i.bias` and its running `bn.i.mean`, `bn.i.var` (PyTorch's convention: the
+unbiased batch variance) are saved as named arrays beside them.
 """
 
 from __future__ import annotations

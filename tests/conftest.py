@@ -43,10 +43,26 @@ def pytest_configure(config):
         os.environ["TESTS_FULL"] = "1"
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-xdist's own hook, which names each item's xdist_group
 def pytest_collection_modifyitems(config, items):
+    _keep_xdist_groups(items)
     if not config.getoption("--full"):
         skip = pytest.mark.skip(reason="a long version: run with --full (bash scripts/test --full)")
         for item in items:
             if "slow" in item.keywords:
                 item.add_marker(skip)
     items.sort(key=lambda item: not any(name in item.name for name in LONGEST_FIRST))
+
+
+def _keep_xdist_groups(items):
+    """--dist loadgroup sends an xdist_group's tests to one worker by the "@group" suffix of their node ids.
+    pytest-xdist 3.8 writes that suffix to `item._nodeid`, which pytest 9.2 no longer reads (a node id is
+    `item._id`), so every group was spread over the workers and its module fixture computed on each. Copy it."""
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:  # an older pytest reads `_nodeid` itself
+        return
+    for item in items:
+        suffixed = getattr(item, "_nodeid", None)
+        if isinstance(suffixed, str) and suffixed != item.nodeid and isinstance(getattr(item, "_id", None), NodeId):
+            item._id = NodeId.parse(suffixed)

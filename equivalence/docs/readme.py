@@ -52,6 +52,10 @@ def _sci(x: float, digits: int = 1) -> str:
 
 
 def _us(x: float) -> str:
+    """A step's time in µs, or ms from 10 ms on, to three figures or whole units."""
+    if x >= 10_000:
+        ms = x / 1000
+        return f"{ms:,.0f} ms" if ms >= 100 else f"{ms:.3g} ms"
     return f"{x:,.0f} µs" if x >= 100 else f"{x:.3g} µs"
 
 
@@ -96,16 +100,18 @@ def render_speed(seed: dict, mlp: dict | None) -> str:
         except KeyError as e:
             raise MissingMeasurement(f"docs/measured/bench-{res['problem']}.json lacks {e}: rerun "
                                      f"`{SPEED_WRITER}`") from None
+        speedup = f"{ratio:.0f}×" if ratio >= 10 else f"{ratio:.2f}×"
         lines.append(f"| {label} | {_us(scan['us_per_step'])} | `{best['impl']}` | {_us(best['us_per_step'])} "
-                     f"| {ratio:.0f}× |" if ratio >= 10 else f"| {ratio:.2f}× |")
-        if scan.get("x_of_floor"):
-            notes.append(f"{res['problem']}: {scan['x_of_floor']:.2f}× the time of `jax-floor`, a hand-written "
-                         "one-vector Adam scan")
+                     f"| {speedup} |")
+        if scan.get("x_of_floor") and not scan.get("pct_of_ceiling"):  # a roofline, where there is one, says more
+            notes.append(f"on {res['problem']}, `jax-scan` takes {scan['x_of_floor']:.2f}× the time of `jax-floor` "
+                         "(a hand-written one-vector Adam scan)")
         if scan.get("pct_of_ceiling"):
-            notes.append(f"{res['problem']}: {scan['pct_of_ceiling']:.0f} % of the roofline ceiling measured in "
-                         "the same run")
+            notes.append(f"on {res['problem']}, `jax-scan` reaches {scan['pct_of_ceiling']:.0f} % of the roofline ceiling "
+                         "measured in the same run")
     lines.append("")
-    lines.append(f"`jax-scan` is the CLI's loop{': ' + '; '.join(notes) if notes else ''}. "
+    note = "; ".join(notes)
+    lines.append((note[:1].upper() + note[1:] + ". " if notes else "") +
                  f"{seed['device'].upper()}, {seed['cpu_count']} cores at load average {seed['load_avg_start_end'][0]}, "
                  f"float32, matmul precision {seed['precision']} (`{SPEED_WRITER}`).")
     return "\n".join(lines) + "\n"

@@ -195,7 +195,7 @@ def train(run: Run, data: Data, backend: Backend, progress=None, stop: Stop | No
         done = first + steps
         run.segments[-1]["end"] = done
         if run.watch is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
-            stopped_at = done if _evaluate(run, data, backend, trainer, done) else None
+            stopped_at = done if validation.evaluate(run, data, backend, trainer, done) else None
         if done >= next_save or done == cfg.steps or stopped_at:
             good, good_step = backend.export(trainer), done
             good_watch, good_best = run.watch, run.best
@@ -219,31 +219,8 @@ def train(run: Run, data: Data, backend: Backend, progress=None, stop: Stop | No
         "batch_size": batch, "data": cfg.data, "rows": data.n,
     } | curves(run, batch < data.n)
     if run.watch is not None:
-        metrics["validation"] = {"fraction": cfg.val_fraction, "rows": len(data.y_val), "eval_every": cfg.eval_every,
-                                 "patience": cfg.patience, "weight_decay": cfg.weight_decay,
-                                 "stopped_at_step": stopped_at} | validation.to_meta(run.watch)
+        metrics["validation"] = validation.summary(run, len(data.y_val), stopped_at)
     return metrics, trainer
-
-
-def _evaluate(run: Run, data: Data, backend: Backend, trainer, step: int) -> bool:
-    """Score the validation rows at `step`, keep the weights if they are the best so far; True: stop here."""
-    loss, accuracy = validation.score(backend.predict(trainer, data.x_val), data.y_val)
-    run.val_curve.append([step, loss, accuracy])
-    run.watch, improved = validation.observe(run.watch, step, loss, accuracy)
-    if improved:
-        run.best = validation.weights_of(backend.export(trainer))
-    return validation.exhausted(run.watch, run.config.patience)
-
-
-def resume_validation(run: Run, meta: dict[str, str]) -> None:
-    """Take early stopping's state out of a resumed run's state.safetensors (best.* tensors, metadata)."""
-    run.state, run.best = validation.unpack(run.state)
-    try:
-        record = json.loads(meta.get("run", "{}"))
-    except json.JSONDecodeError:
-        record = {}
-    if isinstance(record, dict) and isinstance(record.get("validation"), dict):
-        run.watch = validation.from_meta(record["validation"])
 
 
 def curves(run: Run, minibatch: bool) -> dict:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training import cli, config, runfolder, rundata, session, shards, timings, verdict
+from training import cli, config, runfolder, rundata, session, shards, timings, validation, verdict
 from training.config import RunConfig
 from netdata.errors import InputError
 
@@ -46,7 +46,7 @@ def open_run(args, framework: str, writes: bool = True) -> session.Run:
         cfg = config.resolve(args, resumed)
         step = int(state.pop("step"))
         run = session.Run(cfg, folder, step, state, resumed_from=str(folder), writes=writes)
-        session.resume_validation(run, meta)
+        validation.resume(run, meta)
         if (folder / runfolder.METRICS).exists():  # keep the curves of the steps already trained
             session.carry_over(run, runfolder.read_json(folder / runfolder.METRICS))
         if (folder / runfolder.CLASSES).exists():

@@ -8,6 +8,7 @@ either framework, stops where the uninterrupted one would.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import NamedTuple
 
@@ -97,3 +98,32 @@ def stopped_line(folder, watch: Watch, patience: int) -> str:
     return (f"the run in {folder} stopped early: its validation loss has not improved for {watch.since} evaluations "
             f"since step {watch.best_step}; to train on, resume with --patience above {watch.since} "
             f"(or --patience 0)")
+
+
+def evaluate(run, data, backend, trainer, step: int) -> bool:
+    """Score the validation rows at `step` (a session.Run, its Data and Backend); keep the weights when they are
+    the best so far. True: the run stops here."""
+    loss, accuracy = score(backend.predict(trainer, data.x_val), data.y_val)
+    run.val_curve.append([step, loss, accuracy])
+    run.watch, improved = observe(run.watch, step, loss, accuracy)
+    if improved:
+        run.best = weights_of(backend.export(trainer))
+    return exhausted(run.watch, run.config.patience)
+
+
+def resume(run, meta: dict[str, str]) -> None:
+    """Take early stopping's state out of a resumed run's state.safetensors (best.* tensors, metadata)."""
+    run.state, run.best = unpack(run.state)
+    try:
+        record = json.loads(meta.get("run", "{}"))
+    except json.JSONDecodeError:
+        record = {}
+    if isinstance(record, dict) and isinstance(record.get("validation"), dict):
+        run.watch = from_meta(record["validation"])
+
+
+def summary(run, rows: int, stopped_at: int | None) -> dict:
+    """metrics.json's "validation": the settings, where the run stopped, and the best evaluation."""
+    cfg = run.config
+    return {"fraction": cfg.val_fraction, "rows": rows, "eval_every": cfg.eval_every, "patience": cfg.patience,
+            "weight_decay": cfg.weight_decay, "stopped_at_step": stopped_at} | to_meta(run.watch)

@@ -2,7 +2,9 @@
 
 jax-floor is the benchmarks' yardstick for the framework layers: no Flax NNX objects, no Optax chain, one
 parameter vector and its two moments carried through a `lax.scan`, Adam written out as Optax computes it.
-`jax-scan` (the CLI's way) divided by it is `x_of_floor`.
+`jax-scan` (the CLI's way) divided by it is `x_of_floor`. It is the floor of a step whose time is overhead
+(the lecture's seed problem); on a large model the one vector costs copies (each weight sliced out of it for
+its matmul), so there jax-scan, which keeps large leaves as they are (jaxnet/loop.py), can beat it.
 
 The roofline, `us_per_step_ceiling`, is the fastest an mlp step can be on this machine: its matmul FLOPs at
 the GEMM rate plus the bytes no fusion can avoid at the memory bandwidth, both measured in the same run:

@@ -147,7 +147,7 @@ def test_the_guides_are_mostly_prose_not_pasted_code():
             if line.strip().startswith("```"):
                 inside = not inside
             code += inside
-        assert len(lines) < 1300 and code < 0.6 * len(lines), (name, len(lines), code)
+        assert len(lines) < 1400 and code < 0.6 * len(lines), (name, len(lines), code)
 
 
 def _prose(markdown: str) -> str:
@@ -184,14 +184,15 @@ def test_both_languages_cover_every_stage_pitfall_and_label():
         assert {k for keys in STAGE_PITFALLS.values() for k in keys} <= set(pages.PITFALLS)
         assert text_en.LABELS.keys() == text.LABELS.keys() and text_en.NOTEBOOK.keys() == text.NOTEBOOK.keys()
         assert pages_en.PITFALLS.keys() == pages.PITFALLS.keys() and pages_en.BASICS.keys() == pages.BASICS.keys()
-    assert set(STAGES) - {"cnn"} <= set(CALLS)
+    assert set(STAGES) <= set(CALLS)
 
 
 def test_every_measured_name_on_the_pitfalls_page_has_its_korean_name():
     english = (DOCS / "pitfalls.md").read_text(encoding="utf-8")
     blocks = re.findall(r"Measured:\n\n```\n(.*?)```", english, flags=re.S)
-    names = {line.rsplit(": ", 1)[0] for block in blocks for line in block.splitlines()}
-    assert names and names <= set(pages_ko.COST_NAMES), names - set(pages_ko.COST_NAMES)
+    lines = [line for block in blocks for line in block.splitlines()]
+    unnamed = [line for line in lines if not any(line.startswith(f"{name}: ") for name in pages_ko.COST_NAMES)]
+    assert lines and not unnamed, unnamed
 
 
 def test_the_chapters_show_what_their_examples_printed():

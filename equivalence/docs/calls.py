@@ -39,7 +39,7 @@ CALLS: dict[str, list[Call]] = {
         Call("`w.grad.zero_()`", "(nothing)", "gradients are return values, they never accumulate",
              "기울기는 반환값이라 누적되지 않음"),
         Call("`with torch.no_grad():`", "(nothing)", "`grad` only traces the function you pass it",
-             "`grad`는 넘겨준 함수만 추적함"),
+             "`grad`는 넘겨준 함수만 트레이싱함"),
         Call("`loss.detach()`", "`loss` as it is", "a JAX value carries no graph", "JAX 값에는 그래프가 붙어 있지 않음"),
         Call("update each tensor", "`jax.tree.map(lambda p, g: p - lr * g, params, grads)`",
              "one function over a whole pytree of parameters", "파라미터 pytree 전체에 함수 하나를 적용"),
@@ -65,7 +65,7 @@ CALLS: dict[str, list[Call]] = {
              "파라미터를 pytree로 꺼냄"),
         Call("`param -= lr * param.grad`", "`nnx.update(model, new_params)`", "write the new values back into the model",
              "새 값을 모델에 다시 써 넣음"),
-        Call("a Python loop of steps", "`nnx.split` once, `jax.lax.scan` inside `jax.jit`, `nnx.merge`",
+        Call("a Python loop of steps", "`scan_steps`: the trainer as arrays, `jax.lax.scan` inside `jax.jit`",
              "`jaxnet/loop.py`'s `scan_steps`", "`jaxnet/loop.py`의 `scan_steps`"),
     ],
     "optim": [
@@ -109,6 +109,19 @@ CALLS: dict[str, list[Call]] = {
         Call("eager calls", "`nnx.jit(nnx.value_and_grad(f))`", "compile once instead of dispatching op by op",
              "연산마다 실행하지 않고 한 번 컴파일"),
     ],
+    "cnn": [
+        Call("`torch.nn.Conv2d(c_in, c_out, k, padding=p)`", "`nnx.Conv(c_in, c_out, (k, k), padding=p, rngs=...)`",
+             "PyTorch: NCHW images, OIHW kernels; Flax: NHWC images, HWIO kernels",
+             "PyTorch는 NCHW 이미지와 OIHW 커널, Flax는 NHWC 이미지와 HWIO 커널"),
+        Call("`torch.nn.BatchNorm2d(c, momentum=m)`", "`nnx.BatchNorm(c, momentum=1 - m)`",
+             "the running statistics' momentum counts the other way", "이동 통계의 momentum이 반대 방향"),
+        Call("`model.train()` / `model.eval()`", "`bn(z, use_running_average=...)`",
+             "the mode is an argument, not a flag on the module", "모드가 모듈의 플래그가 아니라 인자"),
+        Call("`F.max_pool2d(x, 2)`", "`nnx.max_pool(x, (2, 2), strides=(2, 2))`", "strides are not implied",
+             "strides를 직접 지정해야 함"),
+        Call("`x.permute(0, 2, 3, 1).flatten(1)`", "`x.reshape(x.shape[0], -1)` (already NHWC)",
+             "one flatten order for both: (H, W, C)", "두 프레임워크가 같은 (H, W, C) 순서로 펼침"),
+    ],
 }
 
 # The pitfalls each stage meets first (keys of the PITFALLS in text_en / text_ko).
@@ -119,7 +132,7 @@ STAGE_PITFALLS: dict[str, list[str]] = {
     "optim": ["adam_step", "adamw", "adam_state"],
     "module": ["rngs", "init"],
     "mlp": ["logits", "init", "jit"],
-    "cnn": ["layout", "init", "rngs"],
+    "cnn": ["layout", "rngs"],
 }
 
 # The functions and classes that carry each stage's idea, shown side by side (the rest is linked).
@@ -135,7 +148,7 @@ KEY: dict[str, tuple[str, ...]] = {
 
 # Code from outside the stage files, shown where a stage first relies on it: (path, function).
 SHOWN_WITH: dict[str, tuple[tuple[str, str], ...]] = {
-    "nn": (("jaxnet/loop.py", "scan_steps"), ("jaxnet/loop.py", "_scan")),
+    "nn": (("jaxnet/loop.py", "_scan"), ("jaxnet/loop.py", "scan_steps")),
 }
 
 # The Korean guide's wording of the cells above that are words rather than code.
@@ -150,11 +163,12 @@ KO_CELLS = {
     "`dtype=..., param_dtype=...` when constructing": "생성할 때 `dtype=..., param_dtype=...`",
     "`linear.weight.copy_(t)` under `no_grad`": "`no_grad` 안에서 `linear.weight.copy_(t)`",
     "a Python loop of steps": "스텝을 도는 파이썬 반복문",
-    "`nnx.split` once, `jax.lax.scan` inside `jax.jit`, `nnx.merge`":
-        "`nnx.split` 한 번, `jax.jit` 안의 `jax.lax.scan`, `nnx.merge`",
+    "`scan_steps`: the trainer as arrays, `jax.lax.scan` inside `jax.jit`":
+        "`scan_steps`: 배열로 펼친 trainer, `jax.jit` 안의 `jax.lax.scan`",
     "`optimizer.state[p][\"step\"]` (float tensor)": "`optimizer.state[p][\"step\"]` (float 텐서)",
     "global RNG (`torch.manual_seed`)": "전역 난수 생성기 (`torch.manual_seed`)",
     "`rngs=nnx.Rngs(seed)` passed to every layer": "층마다 넘기는 `rngs=nnx.Rngs(seed)`",
     "eager calls": "즉시 실행 호출",
     "`loss.backward()`, then `w.grad`": "`loss.backward()` 뒤 `w.grad`",
+    "`x.reshape(x.shape[0], -1)` (already NHWC)": "`x.reshape(x.shape[0], -1)` (이미 NHWC)",
 }

@@ -80,6 +80,16 @@ EXERCISES = [
               "applies its own. What happens to the loss and to the gradient?"),
              ("소프트맥스를 한 번 더", "모델의 끝에 소프트맥스를 넣고, 자체 소프트맥스를 적용하는 교차 엔트로피는 "
               "그대로 두세요. 손실과 기울기는 어떻게 되나요?")),
+    Exercise("cnn", "conv_layout", ("conv_layout",),
+             ("Images in PyTorch's layout", "Load a `Conv2d`'s kernel into `nnx.Conv` (OIHW to HWIO) and feed both "
+              "the same NCHW images, once as they are and once transposed to NHWC."),
+             ("PyTorch 레이아웃의 이미지", "`Conv2d`의 커널을 `nnx.Conv`에 불러오고(OIHW에서 HWIO로), 같은 NCHW "
+              "이미지를 한 번은 그대로, 한 번은 NHWC로 전치해서 넣어 보세요.")),
+    Exercise("cnn", "batchnorm_momentum", ("batchnorm_momentum",),
+             ("BatchNorm's momentum runs the other way", "Give `BatchNorm2d` and `nnx.BatchNorm` the same momentum "
+              "0.1, run one training-mode pass and compare the running means. Which Flax momentum matches?"),
+             ("BatchNorm의 momentum은 반대 방향", "`BatchNorm2d`와 `nnx.BatchNorm`에 같은 momentum 0.1을 주고 훈련 "
+              "모드로 한 번 통과시킨 뒤 이동 평균을 비교하세요. Flax의 momentum이 얼마여야 같아지나요?")),
 ]
 
 

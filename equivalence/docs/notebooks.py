@@ -82,7 +82,7 @@ def execute(notebooks: list, cwd: Path) -> list:
         for nb in notebooks:
             nb = nbformat.from_dict(nb)
             nb.cells.insert(0, nbformat.v4.new_code_cell("%reset -f"))
-            NotebookClient(nb, km=km, timeout=TIMEOUT_S, allow_errors=False).execute()
+            NotebookClient(nb, km=km, timeout=TIMEOUT_S, allow_errors=False, coalesce_streams=True).execute()
             nb.cells.pop(0)
             for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
                 cell.execution_count = i + 1  # as a fresh kernel numbers them
@@ -101,9 +101,11 @@ def text_of(nb) -> list[str]:
     lines = []
     for cell in nb["cells"]:
         lines += [f"[{cell['cell_type']}]", *cell["source"].splitlines()]
+        if cell.get("outputs"):  # one block per cell: how a kernel splits a stream into outputs is chance
+            lines.append("[output]")
         for output in cell.get("outputs", []):
             body = output.get("text") or "".join(output.get("data", {}).get("text/plain", ""))
-            lines += [f"[{output['output_type']}]", *str(body).splitlines()]
+            lines += str(body).splitlines()
     return lines
 
 

@@ -68,9 +68,9 @@ def side_by_side(text: ModuleType, srcs: dict[str, StageSource], rows: list[dict
         for s, o in zip(SIDES, reversed(SIDES)):
             piece, other = row[s], row[o]
             code = differing(piece.code, other.code, text.LABELS["same"]) if piece and other else piece and piece.code
-            body = ["```python", code, "```"] if piece else ["—"]
-            cells += ["<td>", "", *body, "", "</td>"]
-        out += ["<tr>", *cells, "</tr>"]
+            cells += ["<tr><td>" if not cells else "</td><td>", "",
+                      *(["```python", code, "```"] if piece else ["—"]), ""]
+        out += [*cells, "</td></tr>"]
     return out + ["</table>", ""]
 
 
@@ -129,9 +129,10 @@ def _stage(text, lang, number, stage, srcs, measured) -> list[str]:
            prose, "", f"### {text.LABELS['differs']}", ""]
     rows = key_pieces(stage, srcs)
     out += side_by_side(text, srcs, rows)
-    for path, name in SHOWN_WITH.get(stage, ()):
-        piece = function_source(path, name)
-        out += [text.LABELS["also"].format(link=link(piece), path=path), "", "```python", piece.code, "```", ""]
+    extra = [function_source(path, name) for path, name in SHOWN_WITH.get(stage, ())]
+    if extra:
+        out += [text.LABELS["also"].format(links=", ".join(link(p) for p in extra)), "",
+                "```python", "\n\n".join(p.code for p in extra), "```", ""]
     out += _calls(text, stage, lang)
     out += _rest(text, srcs, {p.name for row in rows for p in row.values() if p})
     out += _run(text, stage, measured.get("runs", {}))

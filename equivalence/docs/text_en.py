@@ -52,7 +52,7 @@ PICTURE = ("The equivalence check's {steps}-step run in {dtype}: the loss per st
 
 LABELS = {
     "contents": "Contents", "notebook": "notebook",
-    "differs": "What differs", "also": "The loop every JAX stage from here on runs, {link} in `{path}`:",
+    "differs": "What differs", "also": "The loop every JAX stage from here on runs ({links}): the trainer flattened into arrays once, all steps in one `jax.lax.scan` inside one `jax.jit`, the trainer rebuilt at trace time:",
     "picture_alt": "{stage}: loss curves of PyTorch and JAX, and their difference",
     "same": "# … the same on both sides",
     "rest": "The rest of both files (identical in shape, linked)",

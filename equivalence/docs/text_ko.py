@@ -14,7 +14,7 @@ INTRO = """\
 작성되어 있습니다. 두 파일의 함수 이름과 매개변수는 똑같고(`tests/test_mirroring.py`가 확인합니다),
 `equivalence check`가 두 구현이 같은 숫자를 계산한다는 것을 증명합니다. 강의가 말하는 인공 신경망 구현
 4단계로 보면, `build`가 1단계(모델 정의), `main`이 2단계(데이터 로딩), `train_step`과 `train`이 3단계(훈련:
-순전파, 손실 계산, 역전파, 갱신), `predict`가 4단계(테스트)입니다.
+순전파(forward propagation), 손실(loss) 계산, 역전파(backpropagation), 갱신), `predict`가 4단계(테스트)입니다.
 
 단계마다 핵심 개념을 몇 문장으로 설명하고, 두 프레임워크에서 달라지는 함수만 나란히 보여 주며(나머지는
 링크로 연결), 두 프로그램을 실행하는 방법과 실제 출력, 그 단계에서 만나는 함정, 테스트로 검증하는 풀이가
@@ -22,7 +22,7 @@ INTRO = """\
 제공됩니다.
 
 **한 문단으로 보는 차이.** PyTorch의 객체는 상태를 품고 제자리에서 바뀝니다. 텐서는 자신을 만든 연산을
-기억하고, `backward()`는 파라미터의 `.grad`에 기울기를 써 넣으며, 옵티마이저가 파라미터를 직접 고칩니다.
+기억하고, `backward()`는 파라미터의 `.grad`에 기울기(gradient)를 써 넣으며, 옵티마이저가 파라미터를 직접 고칩니다.
 JAX는 바꿀 수 없는 배열과 순수 함수로 계산하고, 미분과 컴파일과 반복문을 모두 *함수의 변환*으로 다룹니다.
 `jax.grad(f)`는 `f`의 기울기를 돌려주는 함수이고, `jax.jit(f)`는 컴파일된 `f`, `jax.lax.scan`은 컴파일된
 반복문입니다. Flax NNX는 그 위에서 값이 바뀌는 모듈을 다시 제공하고, Optax의 옵티마이저는 파라미터 트리를
@@ -81,7 +81,7 @@ PICTURE = ("동등성 검증의 {steps} 스텝 훈련({dtype}): 두 프레임워
 
 LABELS = {
     "contents": "차례", "notebook": "노트북",
-    "differs": "무엇이 다른가", "also": "이 단계부터 모든 JAX 단계가 쓰는 반복문, `{path}`의 {link}:",
+    "differs": "무엇이 다른가", "also": "이 단계부터 모든 JAX 단계가 쓰는 반복문({links})입니다. trainer를 한 번 배열로 펼치고, 하나의 `jax.jit` 안에서 `jax.lax.scan` 한 번으로 모든 스텝을 돌리며, trainer는 트레이싱할 때 다시 조립합니다:",
     "picture_alt": "{stage}: PyTorch와 JAX의 손실 곡선과 그 차이",
     "same": "# … 양쪽이 같음",
     "rest": "두 파일의 나머지(모양이 같아 링크만 걸었습니다)",
@@ -119,12 +119,16 @@ RESULT_NAMES = {
     "gradient without .mean() / gradient with it": ".mean()이 없을 때의 기울기 / 있을 때의 기울기",
     "batch size": "배치 크기", "loss": "손실", "loss with a softmax too many": "소프트맥스를 한 번 더 적용한 손실",
     "gradient with it / gradient without": "그때의 기울기 / 원래 기울기",
+    "NCHW images as they are": "NCHW 이미지를 그대로 넣었을 때",
+    "relative difference after the transpose": "전치한 뒤의 상대 차이",
+    "|running mean difference|, Flax momentum 0.1": "|이동 평균의 차이|, Flax momentum 0.1",
+    "|running mean difference|, Flax momentum 0.9": "|이동 평균의 차이|, Flax momentum 0.9",
 }
 
 STAGES = {
     "manual": ("손으로 직접", """\
 강의의 첫 프로그램을 두 프레임워크 모두 NumPy와 비슷한 문법으로 씁니다. `x.mm(w)`와 `x @ w`, `x.t()`와
-`x.T`입니다. 기울기(gradient)는 양쪽 모두 손으로 유도합니다. 손실 `0.5 * sum((y_pred - y)**2)`에
+`x.T`입니다. 기울기는 양쪽 모두 손으로 유도합니다. 손실 `0.5 * sum((y_pred - y)**2)`에
 `y_pred = x @ w`를 거쳐 연쇄 법칙을 적용하면 `x.T @ (y_pred - y)`가 나옵니다. 진짜 차이는 갱신에 있습니다.
 PyTorch는 `w -= lr * grad_w`로 `w`를 제자리에서 바꾸지만, JAX 배열은 바뀌지 않으므로 `train_step`이 *새*
 `Trainer`를 돌려줍니다. 그래서 `jax.jit`이 스텝을 컴파일하고 `jax.lax.scan`이 모든 스텝을 하나의 컴파일된

@@ -14,6 +14,13 @@ from netdata.errors import InputError
 RIGHT, WRONG = "black", "red"
 
 
+def load() -> None:
+    """Import what drawing needs (a CLI calls this on a second thread, ahead of its figures)."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    import matplotlib.ticker  # noqa: F401
+
+
 def _figure(width: float, height: float, **margins):
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # lazy: matplotlib costs ~0.5 s to import
     from matplotlib.figure import Figure

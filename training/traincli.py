@@ -7,6 +7,7 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -123,13 +124,16 @@ def execute(args, framework: str, make_backend: Callable, quiet: bool,
         run.class_names = list(data.class_names)
     if not run.state:
         run.state = rundata.initial_weights(cfg, data)
+    if run.writes:
+        _load_matplotlib_meanwhile()
     with make_backend(cfg, data, launch, cache=not getattr(args, "no_cache", False)) as backend:
         # Ranks of a multi-process run must stop at one chunk together; there a signal still ends at once.
         with session.Stop(enabled=launch.num_processes == 1) as stop:
             progress = None if quiet or not run.writes else _progress_bar(framework, cfg.stage)
             try:
-                metrics, trainer = session.train(run, data, timings.Timed(backend, run.timings),
-                                                 progress and progress.update, stop, lambda: make_folder(run, framework))
+                timed = timings.Timed(backend, run.timings)  # its forward passes count as eval_s
+                metrics, trainer = session.train(run, data, timed, progress and progress.update, stop,
+                                                 lambda: make_folder(run, framework))
             except session.Interrupted as err:
                 err.metrics["run_folder"] = str(run.folder)
                 if run.writes:  # the curves, for the resumed run's plot; no figure: matplotlib would delay the exit
@@ -139,7 +143,7 @@ def execute(args, framework: str, make_backend: Callable, quiet: bool,
                 if progress:
                     progress.close()
             if data.x_test is not None and run.writes:
-                metrics |= test_step(timings.Timed(backend, run.timings), trainer, data, run.folder, run.timings)
+                metrics |= test_step(timed, trainer, data, run.folder, run.timings)
             if getattr(args, "compare", False) and run.writes:  # the yardstick of --compare's verdict
                 ours = run.best if run.best is not None else backend.export(trainer)  # the run's weights
                 drift = verdict.nudge_drift(run, backend, data, ours)
@@ -153,12 +157,27 @@ def execute(args, framework: str, make_backend: Callable, quiet: bool,
     return metrics, run
 
 
+def _load_matplotlib_meanwhile() -> None:
+    """Import matplotlib on a second thread while the run compiles and trains: XLA and torch's kernels let go
+    of the GIL, so on a second core the ~0.5 s import is over by the time the figures are drawn."""
+    def load() -> None:
+        try:
+            from training import plots
+
+            plots.load()
+        except Exception:  # the drawing itself says what is wrong, on the main thread
+            pass
+
+    threading.Thread(target=load, name="load-matplotlib", daemon=True).start()
+
+
 def write_metrics(run: session.Run, metrics: dict, framework: str, started: float | None = None) -> None:
     """loss.png, then metrics.json: the last file of a finished run, with the run's timings."""
     with timings.spent(run.timings, "figures_s"):
         from training import plots
 
-        runfolder.save_figure(plots.run_loss_figure(metrics, f"{framework} {run.config.stage}"), run.folder / "loss.png")
+        figure = plots.run_loss_figure(metrics, f"{framework} {run.config.stage}")
+        runfolder.save_figure(figure, run.folder / "loss.png")
     if started is not None:
         metrics["timings"] = timings.table(run.timings, metrics, started)
     runfolder.write_json(run.folder / runfolder.METRICS, metrics)

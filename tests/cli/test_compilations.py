@@ -23,8 +23,11 @@ HANDFUL = 6  # build, a chunk of steps, the loss, predict on validation and on t
 def test_a_run_compiles_a_handful_of_programs_and_runs_each_chunk_once(capsys, tmp_path, monkeypatch, flags):
     chunks = []
     real = jaxtrain.Backend.run_chunk
-    monkeypatch.setattr(jaxtrain.Backend, "run_chunk",
-                        lambda self, trainer, start, steps: chunks.append((start, steps)) or real(self, trainer, start, steps))
+    def run_chunk(self, trainer, start, steps):
+        chunks.append((start, steps))
+        return real(self, trainer, start, steps)
+
+    monkeypatch.setattr(jaxtrain.Backend, "run_chunk", run_chunk)
     jax.clear_caches()  # as in a new process: nothing compiled by earlier tests is reused
     m = train(capsys, "jax", *flags, "--out", str(tmp_path / "run"))
     assert 1 <= m["compilations"] + m["cache_hits"] <= HANDFUL, (m["compilations"], m["cache_hits"])

@@ -14,7 +14,7 @@ def figures(metrics: dict) -> dict:
     labels = [str(i) for i in range(10)]
     images = np.random.default_rng(0).random((40, 8, 8))
     return {"loss": plots.run_loss_figure(metrics, "jax mlp"),
-            "both": plots.loss_figure({"jax": metrics["loss_curve"]["loss"], "torch": metrics["loss_curve"]["loss"]}, "x"),
+            "both": plots.loss_figure({"jax": metrics["loss_curve"]["loss"], "torch": metrics["loss_curve"]["loss"]}, ""),
             "confusion": plots.confusion_figure(np.eye(10, dtype=int) * 30, labels),
             "predictions": plots.predictions_figure(images, np.arange(40) % 10, np.arange(40)[::-1] % 10, labels)}
 

@@ -10,6 +10,9 @@ for what a user would write (the steps the JAX MLP run trained, so early stoppin
 Each row: wall and CPU seconds of the whole process, and from its metrics.json the seconds measured
 inside it (`timings`: imports, compile, train, eval, figures, writes) and `compilations`.
 --quick: few steps (a smoke test of the tool, not a measurement).
+
+The figures the README quotes (regenerate on an idle machine; ~2 min on 2 cores):
+    .venv/bin/python benchmarks/cli.py --json docs/measured/bench-cli.json
 """
 
 from __future__ import annotations

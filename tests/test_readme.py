@@ -88,7 +88,7 @@ JSON_CHANGES = {
                                                 if r["quantity"] == "gradients").update(rel_err=3e-13)),
     "a failing float32 row": ("equivalence", "equivalence.json",
                               lambda d: d["float32"]["results"][0].update(passed=False)),
-    "a slower first CLI run": ("commands", "cli.json", lambda d: d["runs"][0].update(wall_s=d["runs"][0]["wall_s"] + 9)),
+    "a slower first CLI run": ("commands", "bench-cli.json", lambda d: d["runs"][0].update(wall_s=d["runs"][0]["wall_s"] + 9)),
     "a faster jax-scan": ("speed", "bench-seed.json",
                           lambda d: next(r for r in d["results"] if r["impl"] == "jax-scan").update(
                               x_vs_best_torch=2 * next(r for r in d["results"] if r["impl"] == "jax-scan")["x_vs_best_torch"])),

@@ -79,10 +79,16 @@ def render_equivalence(eq: dict) -> str:
         passing = sum(r["passed"] for r in rows)
         lines.append(f"| {dtype} | {passing} of {len(rows)} | " + " | ".join(_sci(worst[q]) for q in QUANTITIES)
                      + f" | {', '.join(_sci(t, 0) for t in tols)} |")
+    failing: dict[str, list[str]] = {}  # "float32 cnn train trajectory" -> its failing pairs
+    for dtype in DTYPES:
+        for r in eq[dtype]["results"]:
+            if not r["passed"]:
+                failing.setdefault(f"{dtype} {r['stage']} {r['regime']} {r['quantity']}", []).append(r["pair"])
     runs = " and ".join(f"{n} steps at the {regime} lr" for regime, n in sorted(steps))
     lines.append("")
     lines.append(f"Worst normwise relative error per quantity over every stage, pair and regime, on the "
-                 f"{eq['device'].upper()}; training runs of {runs} (`{eq['command']}`).")
+                 f"{eq['device'].upper()}; training runs of {runs} (`{eq['command']}`)."
+                 + "".join(f" Not passing: {what} ({', '.join(pairs)})." for what, pairs in failing.items()))
     return "\n".join(lines) + "\n"
 
 
@@ -158,13 +164,13 @@ def render_accuracy(defaults: dict) -> str:
 
 ACCURACY_WRITER = "python benchmarks/defaults.py --out docs/measured/defaults.json"
 SPEED_WRITER = "python benchmarks/bench.py --problem seed|mlp --out docs/measured/bench-<problem>.json"
-COMMANDS_WRITER = "python benchmarks/cli.py --json docs/measured/cli.json"
+COMMANDS_WRITER = "python benchmarks/cli.py --json docs/measured/bench-cli.json"
 SECTIONS = {
     "tested-with": Section(("env.json",), render_env, "python -m equivalence.docs.readme --measure env"),
     "equivalence": Section(("equivalence.json",), render_equivalence,
                            "python -m equivalence.docs.readme --measure equivalence"),
     "speed": Section(("bench-seed.json", "bench-mlp.json"), render_speed, SPEED_WRITER, optional=("bench-mlp.json",)),
-    "commands": Section(("cli.json",), render_commands, COMMANDS_WRITER),
+    "commands": Section(("bench-cli.json",), render_commands, COMMANDS_WRITER),
     "accuracy": Section(("defaults.json",), render_accuracy, ACCURACY_WRITER),
 }
 

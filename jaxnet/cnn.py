@@ -21,7 +21,7 @@ from jaxnet.device import array, numpy
 from jaxnet.loop import scan_steps
 from jaxnet.mlp import adamw
 from jaxnet.state import export_adam_at, load_adam_at
-from netdata import datasets, dropout, init, problems
+from netdata import batches, datasets, dropout, init, problems
 
 
 def _batch_norm_train(bn: nnx.BatchNorm, z: jax.Array) -> jax.Array:
@@ -202,7 +202,8 @@ def main() -> None:
                            dtype=np.float64)
         trainer = build(weights, problems.STAGE_LR["cnn"])
         steps = problems.CNN_STEPS
-        xs, ys = jnp.broadcast_to(x_train, (steps, *x_train.shape)), jnp.broadcast_to(y_train, (steps, *y_train.shape))
+        order = batches.indices(0, len(y_train), problems.CNN_BATCH, 0, steps)  # (steps, B): netdata's order
+        xs, ys = jnp.asarray(x_train[order]), jnp.asarray(y_train[order])  # minibatches: 14x less work than 899 images
         trainer, losses = train(trainer, xs, ys)
         print(f"loss {float(losses[0]):.4f} -> {float(losses[-1]):.4f} after {steps} steps")
         # 4. test on held-out images: the predicted class is the largest logit

@@ -23,9 +23,9 @@ BETAS, EPS = (0.9, 0.999), 1e-8
 MLP_HIDDEN, MLP_CLASSES, MLP_STEPS = (16, 16), 3, 500
 # The CNN lesson (Conv-BatchNorm-ReLU-MaxPool twice, Dropout, Linear): output channels of each conv, its square
 # kernel (padding K // 2 keeps H and W), the 2x2 max-pool, the share of features Dropout zeroes, the lesson's
-# full-batch steps on digits. BatchNorm: PyTorch's momentum (new = (1 - m) * old + m * batch; Flax's momentum is
-# 1 - m) and eps, the same in both frameworks.
-CNN_CHANNELS, CNN_KERNEL, CNN_POOL, CNN_DROPOUT, CNN_STEPS = (16, 32), 3, 2, 0.25, 100
+# steps on digits and their minibatch. BatchNorm: PyTorch's momentum (new = (1 - m) * old + m * batch; Flax's
+# momentum is 1 - m) and eps, the same in both frameworks.
+CNN_CHANNELS, CNN_KERNEL, CNN_POOL, CNN_DROPOUT, CNN_STEPS, CNN_BATCH = (16, 32), 3, 2, 0.25, 200, 64
 BN_MOMENTUM, BN_EPS = 0.1, 1e-5
 
 # Independent streams per purpose, so asking for weights never shifts the data (and vice versa).

@@ -82,7 +82,8 @@ def execute(notebooks: list, cwd: Path) -> list:
         for nb in notebooks:
             nb = nbformat.from_dict(nb)
             nb.cells.insert(0, nbformat.v4.new_code_cell("%reset -f"))
-            NotebookClient(nb, km=km, timeout=TIMEOUT_S, allow_errors=False, coalesce_streams=True).execute()
+            NotebookClient(nb, km=km, timeout=TIMEOUT_S, allow_errors=False, coalesce_streams=True,
+                       record_timing=False).execute()
             nb.cells.pop(0)
             for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
                 cell.execution_count = i + 1  # as a fresh kernel numbers them

@@ -47,7 +47,8 @@ def test_every_link_points_to_an_existing_file(page):
 
 def test_the_readme_links_every_page_of_docs_it_names():
     linked = {(ROOT / t).resolve() for t in _links(readme.README)}
-    for name in ("guide.md", "guide.ko.md", "port.md", "translate.md", "parallel.md", "gpu-report.md",
+    for name in ("guide.md", "guide.ko.md", "notebooks", "jax-for-torch-users.md", "pitfalls.md", "port.md",
+                 "translate.md", "parallel.md", "gpu-report.md",
                  "troubleshooting.md", "LICENSE"):
         assert any(p.name == name for p in linked), name
 

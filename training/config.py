@@ -21,7 +21,10 @@ DEFAULT_BATCH = {"cnn": 64}
 # cnn: float64. In float32 PyTorch's and XLA's convolutions round differently and minibatch Adam grows the gap
 # ~10x per 15-50 steps (measured: 1e-6 at step 20, 2% at step 100), so the two CLIs stopped early at different
 # steps (310, 380) and 5 of 539 digits test predictions differed. In float64 they agree to 2.5e-13 over the run.
-DEFAULT_DTYPE = {"cnn": "float64"}
+# mlp: float64 too. In float32 the validation losses of the two frameworks differed by 1e-4..1e-3 after 100-200
+# steps, and on one of eight 3-blob CSVs the runs stopped at 260 and 270 (different test predictions); in float64
+# all eight stopped at the same step with identical confusion matrices (benchmarks/defaults.py's blobs recipe).
+DEFAULT_DTYPE = {"cnn": "float64", "mlp": "float64"}
 DEFAULT_HIDDEN = [64, 64]  # the CLIs' mlp on real data (digits: 64 inputs, 10 classes); the lesson's is smaller
 # --threads default: on a shared 2-core machine torch's default threads ran the mlp on iris at 40-50 steps/s
 # against 834 with one thread, at the same moment (issue 17); see README for the measured table.

@@ -8,7 +8,7 @@ from training import verdict
 
 def test_compare_prints_one_verdict_line_and_exits_0(capsys, tmp_path):
     code, out, err = run(capsys, "torch", "--stage", "mlp", "--data", "iris", "--hidden", "8", "--steps", "40",
-                         "--compare", "--out", str(tmp_path / "r"))
+                         "--dtype", "float32", "--compare", "--out", str(tmp_path / "r"))
     assert code == 0, err
     lines = [line for line in out.splitlines() if line.startswith("compare:")]
     assert len(lines) == 1, out

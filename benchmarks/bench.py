@@ -5,7 +5,7 @@
                                [--only torch-eager,...] [--threads N] [--min-repeat-s S] [--peak-size N]
     python benchmarks/bench.py --memmap [...]   # jaxnet-train on a memory-mapped folder vs in memory
 
-The figures the README quotes (docs/measured/, regenerate on an idle machine; ~2 and ~4 min on 2 cores):
+The figures the README quotes (docs/measured/; regenerate on an idle machine: ~1 and ~3 min on 2 cores):
     .venv/bin/python benchmarks/bench.py --problem seed --out docs/measured/bench-seed.json
     .venv/bin/python benchmarks/bench.py --problem mlp --out docs/measured/bench-mlp.json
 

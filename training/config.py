@@ -169,6 +169,9 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compare", action="store_true", help="also train with the other framework and compare")
     p.add_argument("--json", action="store_true", help="print metrics.json on stdout at the end; no progress bar")
     p.add_argument("--debug", action="store_true", help="show full tracebacks")
+    p.add_argument("--no-cache", action="store_true",
+                   help="jax: compile every program afresh, without the persistent compilation cache "
+                        "(default: JAXNET_CACHE_DIR, else ~/.cache/jaxnet/xla)")
     # How a run is spread over devices, not what it computes: not saved, so a resume may use other devices.
     p.add_argument("--data-parallel", action="store_true",
                    help="split each batch over all devices (jax: one mesh; torch: one rank per device, via torchrun)")

@@ -97,7 +97,8 @@ def render_speed(seed: dict, mlp: dict | None) -> str:
     lines = ["| problem | `jax-scan` per step | fastest torch row | its time per step | `jax-scan` speed-up |",
              "| --- | ---: | --- | ---: | ---: |"]
     notes = []
-    problems = (("`seed`: the lecture's Adam step, 64×4 → 2", seed), ("`mlp`: 784-1024-1024-10, batch 1024", mlp))
+    # Sizes are left to benchmarks/impls.py, the one place that sets them: the JSON does not carry them.
+    problems = (("`seed`: the lecture's problem, Adam", seed), ("`mlp`: a compute-bound MLP, Adam", mlp))
     for label, res in ((label, res) for label, res in problems if res is not None):
         rows = {r["impl"]: r for r in res["results"]}
         try:

@@ -27,7 +27,7 @@ DEFAULT_BATCH = {"cnn": 64}
 DEFAULT_DTYPE = {"cnn": "float64", "mlp": "float64"}
 DEFAULT_HIDDEN = [64, 64]  # the CLIs' mlp on real data (digits: 64 inputs, 10 classes); the lesson's is smaller
 # --threads default: on a shared 2-core machine torch's default threads ran the mlp on iris at 40-50 steps/s
-# against 834 with one thread, at the same moment (issue 17); see README for the measured table.
+# against 834 with one thread, at the same moment (issue 17); see docs/training.md (--threads) for the measured figures.
 DEFAULT_THREADS = 1
 SEED_PRESET = {"lr": problems.LECTURE_LR, "steps": problems.LECTURE_STEPS, "data": "seed"}
 # Flags that change what is computed: a resumed run refuses a different value for any of them.
@@ -132,7 +132,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     # default=None everywhere: only flags the user typed are compared on --resume.
     p.add_argument("--stage", choices=STAGES, help="which lecture program to train (default: module)")
     p.add_argument("--steps", type=cli.positive_int, help="total steps of the run, counting resumed ones (default 5000)")
-    p.add_argument("--lr", type=cli.positive_float, help="learning rate (default: per stage, see README)")
+    p.add_argument("--lr", type=cli.positive_float, help="learning rate (default: per stage, see docs/training.md)")
     p.add_argument("--batch-size", type=cli.positive_int, help="rows per step (default: the whole data set)")
     p.add_argument("--seed", type=int, help="seed of data, initial weights and batch order (default 0)")
     p.add_argument("--data", help="seed | linear | iris | digits | PATH (.npz, .csv, .csv.gz or a folder of x.npy/y.npy)")

@@ -143,3 +143,18 @@ def test_chunks_end_at_every_evaluation(chunk, save_every, eval_every, fraction,
 def test_a_start_off_the_grid_steps_back_onto_it():
     assert session.plan(105, 140, 10) == [(105, 5), (110, 10), (120, 10), (130, 10)]
     assert session.plan(0, 25, 10) == [(0, 10), (10, 10), (20, 5)]
+
+
+def test_the_loss_figure_draws_the_validation_loss_and_marks_the_best_step():
+    from training import plots
+
+    metrics = {"framework": "jax", "loss_curve": {"step": [0, 10, 20, 30], "loss": [1.0, 0.5, 0.3, 0.2]},
+               "val_curve": {"step": [10, 20, 30], "loss": [0.6, 0.4, 0.45], "accuracy": [0.8, 0.9, 0.9]},
+               "validation": {"best_step": 20}}
+    ax = plots.run_loss_figure(metrics, "jax mlp").axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["validation loss"].get_xdata()) == [10, 20, 30]
+    assert list(lines["validation loss"].get_ydata()) == [0.6, 0.4, 0.45]
+    assert "best validation loss (step 20)" in lines
+    without = plots.run_loss_figure({k: v for k, v in metrics.items() if k != "val_curve"}, "jax mlp").axes[0]
+    assert not any(line.get_label().startswith("validation") for line in without.get_lines())

@@ -6,7 +6,7 @@ Runs `jaxnet-train` and `torchnet-train` with their defaults and with `--stage m
 twice into a temporary folder (never the checkout's runs/), with JAXNET_CACHE_DIR pointing at a fresh
 cache there: the first run compiles cold, the second finds its programs in the cache. Then
 benchmarks/plain_torch_mlp.py, the same MLP training in ~30 lines of plain PyTorch, as the anchor
-for what a user would write (the steps the JAX MLP run trained, so early stopping is matched).
+for what a user would write (the steps and dtype the JAX MLP run trained, so early stopping is matched).
 Each row: wall and CPU seconds of the whole process, and from its metrics.json the seconds measured
 inside it (`timings`: imports, compile, train, eval, figures, writes) and `compilations`.
 --quick: few steps (a smoke test of the tool, not a measurement).
@@ -68,7 +68,7 @@ def _metrics(folder: Path) -> dict:
     for key in ("compile_s", "train_s"):  # top-level in every version
         timings.setdefault(key, m.get(key))
     return {"timings": timings, "compilations": m.get("compilations"), "steps": m.get("steps_this_run", m.get("steps")),
-            "final_loss": m.get("final_loss"), "test_accuracy": m.get("test_accuracy")}
+            "final_loss": m.get("final_loss"), "test_accuracy": m.get("test_accuracy"), "dtype": m.get("dtype")}
 
 
 def bench(tmp: Path, device: str = "cpu", quick: bool = False, timeout: float = 300.0,
@@ -86,7 +86,9 @@ def bench(tmp: Path, device: str = "cpu", quick: bool = False, timeout: float = 
             rows.append({"command": name, "run": attempt, **row, **_metrics(folder)})
     jax_mlp = next((r for r in rows if r["command"].startswith("jaxnet-train --stage mlp") and r.get("steps")), {})
     steps = jax_mlp.get("steps") or (QUICK_STEPS if quick else MLP_STEPS)
-    row, out = _process([sys.executable, str(ROOT / "benchmarks" / "plain_torch_mlp.py"), str(steps), device], env, timeout)
+    dtype = jax_mlp.get("dtype") or "float32"  # the CLIs' mlp default (float64 since it stops alike in both)
+    anchor = [sys.executable, str(ROOT / "benchmarks" / "plain_torch_mlp.py"), str(steps), device, dtype]
+    row, out = _process(anchor, env, timeout)
     try:
         row |= json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError):

@@ -1,9 +1,9 @@
 """What a user would write: the CLIs' MLP on digits in plain PyTorch (benchmarks/cli.py's anchor).
 
-    python benchmarks/plain_torch_mlp.py [STEPS] [cpu|gpu]   # prints one JSON line: its timings
+    python benchmarks/plain_torch_mlp.py [STEPS] [cpu|gpu] [float32|float64]   # prints one JSON line: its timings
 
 Same rows (netdata's split, 20% of the training rows held out as the CLIs do), sizes 64-64-64-10, Adam lr
-1e-2, full batch, one CPU thread (the CLIs' --threads default). No run folder, figures or checkpoints.
+1e-2, full batch, one CPU thread (the CLIs' --threads default), the dtype benchmarks/cli.py passes. No run folder, figures or checkpoints.
 """
 
 import json
@@ -18,18 +18,19 @@ from netdata import datasets  # noqa: E402
 from training import validation  # noqa: E402
 
 imported = time.perf_counter()
-steps, where = int(sys.argv[1]) if len(sys.argv) > 1 else 1000, sys.argv[2] if len(sys.argv) > 2 else "cpu"
+steps, where, dtype = (int(sys.argv[1]) if len(sys.argv) > 1 else 1000, sys.argv[2] if len(sys.argv) > 2 else "cpu",
+                       getattr(torch, sys.argv[3] if len(sys.argv) > 3 else "float32"))
 device = "cuda" if where == "gpu" else "cpu"
 torch.set_num_threads(1)
 ds = datasets.load("digits")
 train, test = datasets.stratified_split(ds.labels, 0.3, 0)
 train = train[validation.split(ds.labels[train], 0.2, 0)[0]]
 x, x_test, _, _ = datasets.standardize(ds.x[train], ds.x[test])
-x, x_test = (torch.tensor(a, dtype=torch.float32, device=device) for a in (x, x_test))
+x, x_test = (torch.tensor(a, dtype=dtype, device=device) for a in (x, x_test))
 y, y_test = (torch.tensor(ds.labels[i], device=device) for i in (train, test))
 torch.manual_seed(0)
 model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64), torch.nn.ReLU(),
-                            torch.nn.Linear(64, 10)).to(device)
+                            torch.nn.Linear(64, 10)).to(device, dtype)
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
 started = time.perf_counter()
 for _ in range(steps):
@@ -41,6 +42,6 @@ final = loss.item()
 trained = time.perf_counter()
 with torch.no_grad():
     accuracy = (model(x_test).argmax(1) == y_test).float().mean().item()
-print(json.dumps({"steps": steps, "rows": len(train), "final_loss": final, "test_accuracy": accuracy,
+print(json.dumps({"steps": steps, "rows": len(train), "dtype": str(dtype).removeprefix("torch."), "final_loss": final, "test_accuracy": accuracy,
                   "timings": {"imports_s": imported - t0, "train_s": trained - started,
                               "eval_s": time.perf_counter() - trained, "total_s": time.perf_counter() - t0}}))

@@ -11,6 +11,7 @@ import torchnet.nn
 import torchnet.optim
 from equivalence.check import QUANTITIES, compare_stage
 from equivalence.stages import LINEAR_STAGES, Setup, row
+from tests.cli.helpers import examples
 
 
 def failing(results):
@@ -69,7 +70,7 @@ def test_trajectory_reports_the_first_step_that_leaves_tolerance():
     assert traj[0]["first_bad_step"] < traj[0]["horizon"]  # caught where the tolerance holds, not excused by chaos
 
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=examples(3, 25), deadline=None)  # each example compiles its shapes: ~2 CPU-s
 @given(stage=st.sampled_from(LINEAR_STAGES), n=st.integers(1, 40), din=st.integers(1, 6), dout=st.integers(1, 4),
        seed=st.integers(0, 2**16), lr=st.floats(1e-6, 1e-2))
 def test_any_shape_seed_and_learning_rate_agree_in_float64(stage, n, din, dout, seed, lr):

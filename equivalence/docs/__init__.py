@@ -66,8 +66,7 @@ def build_notebooks(measured: dict, reader: Reader = read, stages: tuple[str, ..
         for lang, (text, _) in LANGS.items():
             code = [f"**{text.LABELS[s]}** · `{srcs[stage][s].path}`\n\n```python\n{row[s].code}\n```"
                     for row in rows for s in render.SIDES if row[s]]
-            tasks = [f"{i}. **{getattr(e, lang)[0]}.** {getattr(e, lang)[1]}"
-                     for i, e in enumerate(exercises.of_stage(stage), 1)]
+            tasks = [render.task_line(i, *getattr(e, lang)) for i, e in enumerate(exercises.of_stage(stage), 1)]
             output = runs.get("jax") or text.LABELS["not_run"] + "\n"
             nb = notebooks.build(stage, lang, text, number, TRAIN_LR.get(stage, 1e-2), "\n\n".join(code), tasks, output)
             out[f"{NOTEBOOKS}/{notebooks.notebook_name(stage, lang)}"] = nb

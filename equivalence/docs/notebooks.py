@@ -33,10 +33,13 @@ print(f"PyTorch: loss {{torch_losses[0].item():.4f}} -> {{torch_losses[-1].item(
 print(f"JAX:     loss {{float(jax_losses[0]):.4f}} -> {{float(jax_losses[-1]):.4f}} after {{steps}} steps")'''
 
 COMPARE = '''\
+from equivalence.docs.measured import bucket  # an error as the power of ten above it: 3e-7 -> "< 1e-6"
+
 a, b = stage.torch.export(torch_trainer), stage.jax.export(jax_trainer)
-moved = {{k: np.linalg.norm(a[k] - weights[k]) for k in weights if k in a}}
-worst = max(np.linalg.norm(a[k] - b[k]) / moved[k] for k in moved if moved[k] > 0)  # relative to what moved
-print(f"trained weights: the frameworks differ by {{worst:.0e}} of what moved; float32's tolerance is 1e-5")'''
+keys = [k for k in weights if k in a and np.issubdtype(a[k].dtype, np.floating)]
+diff = np.sqrt(sum(np.sum((a[k] - b[k]) ** 2) for k in keys))
+moved = np.sqrt(sum(np.sum((a[k] - weights[k]) ** 2) for k in keys))
+print(f"trained weights: PyTorch and JAX differ by {{bucket(diff / moved)}} of how far the weights moved")'''
 
 
 def notebook_name(stage: str, lang: str) -> str:

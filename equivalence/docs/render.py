@@ -104,6 +104,10 @@ def _run(text: ModuleType, stage: str, runs: dict) -> list[str]:
     return out
 
 
+def task_line(number: int, title: str, task: str) -> str:
+    return f"{number}. **{title}{'' if title.endswith(('?', '!')) else '.'}** {task}"
+
+
 def _exercises(text: ModuleType, stage: str, lang: str, answers: dict) -> list[str]:
     found = exercises.of_stage(stage)
     if not found:
@@ -111,7 +115,7 @@ def _exercises(text: ModuleType, stage: str, lang: str, answers: dict) -> list[s
     out = [f'<a id="exercises-{stage}"></a>', "", f"### {text.LABELS['exercises']}", ""]
     for i, ex in enumerate(found, 1):
         title, task = getattr(ex, lang)
-        out += [f"{i}. **{title}.** {task}", "", f"   <details><summary>{text.LABELS['solution']}</summary>", ""]
+        out += [task_line(i, title, task), "", f"   <details><summary>{text.LABELS['solution']}</summary>", ""]
         pieces = exercises.solution_code(ex)
         out += ["   " + text.LABELS["solution_in"].format(path=exercises.solution_path(ex),
                                                          links=", ".join(link(p) for p in pieces)), ""]

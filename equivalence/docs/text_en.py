@@ -67,10 +67,10 @@ LABELS = {
 }
 
 NOTEBOOK = {
-    "from_guide": "The same stage in the guide, with the code side by side: [{guide}]({guide}).",
+    "from_guide": "The same stage in [the guide]({guide}), with the code side by side.",
     "setup": "Both frameworks start from the same NumPy data and weights (`equivalence.stages.row`):",
     "train": "Train both for {steps} steps at lr {lr}, from the same weights:",
-    "compare": "Compare the trained weights, relative to how far they moved:",
+    "compare": "Compare the trained weights, relative to how far they moved (`equivalence check` holds float32 to 1e-5):",
     "run": "The full programs, `python -m torchnet.{stage}` and `python -m jaxnet.{stage}`, print:",
     "solutions": "Solutions, checked by the tests: [the guide]({guide}).",
 }

@@ -97,10 +97,10 @@ LABELS = {
 }
 
 NOTEBOOK = {
-    "from_guide": "같은 단계를 코드와 나란히 설명한 안내서: [{guide}]({guide}).",
+    "from_guide": "같은 단계를 코드와 나란히 설명한 [안내서]({guide})도 있습니다.",
     "setup": "두 프레임워크는 같은 NumPy 데이터와 가중치에서 출발합니다(`equivalence.stages.row`):",
     "train": "같은 가중치에서 학습률 {lr}로 두 프레임워크를 {steps} 스텝씩 훈련합니다:",
-    "compare": "훈련된 가중치를 비교합니다. 차이는 가중치가 움직인 거리에 대한 비율입니다:",
+    "compare": "훈련된 가중치를 비교합니다. 차이는 가중치가 움직인 거리에 대한 비율입니다(`equivalence check`의 float32 허용 오차는 1e-5):",
     "run": "전체 프로그램 `python -m torchnet.{stage}`와 `python -m jaxnet.{stage}`의 출력:",
     "solutions": "테스트로 검증하는 풀이: [안내서]({guide}).",
 }

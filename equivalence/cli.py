@@ -57,9 +57,9 @@ def parser() -> cli.Parser:
     c.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     c.add_argument("--debug", action="store_true", help="show full tracebacks")
     c.set_defaults(func=_check)
-    d = sub.add_parser("docs", help="write docs/guide.md and docs/guide.ko.md (and docs/img/) from the code and a fresh check")
+    d = sub.add_parser("docs", help="write the guides, chapters, notebooks and docs/img/ from the code, its output and a fresh check")
     d.add_argument("--check", action="store_true",
-                   help="write nothing; exit 1 if the guides in --out differ from what the code generates")
+                   help="write nothing; exit 1 if the docs in --out (notebooks run afresh) differ from what the code generates")
     d.add_argument("--out", default="docs", metavar="DIR", help="folder of the guides (default: docs)")
     d.add_argument("--debug", action="store_true", help="show full tracebacks")
     d.set_defaults(func=_docs)

@@ -20,7 +20,7 @@ def inplace() -> dict:
     try:
         a[0] = 1.0  # what `w[0] = 1` would be in PyTorch
     except TypeError as error:
-        return {"a[0] = 1.0 on a JAX array": f"TypeError: {str(error).splitlines()[0][:90]}",
+        return {"a[0] = 1.0 on a JAX array": f"TypeError: {str(error).split('. ')[0]}.",
                 "a.at[0].set(1.0)": str(a.at[0].set(1.0).tolist())}
     return {"a[0] = 1.0 on a JAX array": "no error"}
 
@@ -48,7 +48,7 @@ def no_grad() -> dict:
     try:
         w -= 0.1 * torch.ones(2)  # the update outside torch.no_grad()
     except RuntimeError as error:
-        return {"w -= lr * g without no_grad": f"RuntimeError: {str(error)[:90]}"}
+        return {"w -= lr * g without no_grad": f"RuntimeError: {str(error).split('. ')[0].rstrip('.')}."}
     return {"w -= lr * g without no_grad": "no error"}
 
 

@@ -38,13 +38,32 @@ def _batch_norm_train(bn: nnx.BatchNorm, z: jax.Array) -> jax.Array:
     return y
 
 
+def _patches_conv(lhs: jax.Array, rhs: jax.Array, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
+                  dimension_numbers=None, feature_group_count: int = 1, precision=None, **_) -> jax.Array:
+    """nnx.Conv's convolution as patches @ kernel (the oracle's way): NHWC input, HWIO kernel, stride 1.
+
+    Measured on CPU: XLA runs a convolution's gradient inside a lax.scan ~50x slower than unrolled (321 vs
+    5.6 ms a step for the second conv at batch 64), and this matmul form in the scan at 6.4 ms.
+    """
+    if tuple(window_strides) != (1, 1) or feature_group_count != 1 or any(
+            d not in (None, (1, 1)) for d in (lhs_dilation and tuple(lhs_dilation), rhs_dilation and tuple(rhs_dilation))):
+        raise ValueError("_patches_conv does stride 1, no dilation, no groups")
+    (top, bottom), (left, right) = padding
+    x = jnp.pad(lhs, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    kh, kw, cin, cout = rhs.shape
+    h, w = x.shape[1] - kh + 1, x.shape[2] - kw + 1
+    cols = jnp.concatenate([x[:, i:i + h, j:j + w] for i in range(kh) for j in range(kw)], axis=-1)  # (N, h, w, kh*kw*Cin)
+    return jnp.matmul(cols, rhs.reshape(kh * kw * cin, cout), precision=precision)
+
+
 # 1. Define the model: each block Conv (no bias: BatchNorm's own cancels it) -> BatchNorm -> ReLU -> 2x2 max-pool.
 class CNN(nnx.Module):
     def __init__(self, channels: list[int], features: int, classes: int, kernel: int, dtype, rngs: nnx.Rngs):
         zeros = nnx.initializers.zeros_init()  # build() loads the real start
         pairs = list(zip(channels[:-1], channels[1:]))
         self.convs = nnx.List(nnx.Conv(a, b, (kernel, kernel), padding=kernel // 2, use_bias=False, dtype=dtype,
-                                       param_dtype=dtype, kernel_init=zeros, rngs=rngs) for a, b in pairs)
+                                       param_dtype=dtype, kernel_init=zeros, conv_general_dilated=_patches_conv,
+                                       rngs=rngs) for a, b in pairs)
         # use_fast_variance=False: E[(x - mean)^2] as PyTorch computes it, not E[x^2] - mean^2, which cancels.
         self.bns = nnx.List(nnx.BatchNorm(b, momentum=1 - problems.BN_MOMENTUM, epsilon=problems.BN_EPS,
                                           use_fast_variance=False, dtype=dtype, param_dtype=dtype, rngs=rngs)

@@ -70,7 +70,7 @@ CASES = {  # name: (flags, a word the message must contain); {p} is the test's f
     "zero batch size": (["--batch-size", "0"], "--batch-size"),
     "zero threads": (["--threads", "0"], "--threads"),
     "batch larger than the data": (["--batch-size", "65"], "--batch-size"),
-    "unknown stage": (["--stage", "cnn"], "--stage"),
+    "unknown stage": (["--stage", "rnn"], "--stage"),
     "unknown dtype": (["--dtype", "float16"], "--dtype"),
     "unknown device": (["--device", "tpu"], "--device"),
     "gpu where there is none": (["--device", "gpu"], "gpu"),

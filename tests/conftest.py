@@ -27,8 +27,12 @@ torch.set_num_threads(1)
 import pytest  # noqa: E402
 
 # The longest tests go first, so pytest-xdist does not leave one of them for last on a single worker.
-LONGEST_FIRST = ("test_every_stage_passes_the_lecture_run", "equal_one_device", "test_kill_9_",
-                 "test_any_shape_seed", "test_iris_with_default_flags", "test_digits_with_default_flags")
+# (the CPU-s figures of `pytest --durations` on 2 workers: notebooks 22, data-parallel 20 + 16, torch's optimizer
+# database 13, the port's pitfall table 10, kill -9 and SIGINT 4-7 each)
+LONGEST_FIRST = ("test_every_stage_passes_the_lecture_run", "test_every_notebook_executes", "equal_one_device",
+                 "test_every_configuration_matches", "test_the_pitfall_table", "test_kill_9_",
+                 "test_sigint_at_random_moments", "test_compare_prints_one_verdict_line",
+                 "test_digits_with_default_flags", "test_any_shape_seed", "test_iris_with_default_flags")
 
 
 def pytest_addoption(parser):
@@ -51,7 +55,8 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "slow" in item.keywords:
                 item.add_marker(skip)
-    items.sort(key=lambda item: not any(name in item.name for name in LONGEST_FIRST))
+    items.sort(key=lambda item: next((i for i, name in enumerate(LONGEST_FIRST) if name in item.name),
+                                     len(LONGEST_FIRST)))
 
 
 def _keep_xdist_groups(items):

@@ -114,13 +114,13 @@ def test_the_weights_carry_the_dropout_seed_and_the_running_statistics_as_named_
     init.check_cnn(w, (3, 9, 8), 7)
 
 
-@pytest.mark.slow  # JAX compiles the CNN's programs (~20 s on a busy machine); `equivalence check --stage cnn` is the long form
 # Open (float32 only): JAX parts from torch and the oracle at the first ReLU input within ~2e-6 of 0 (step 15 of
 # these 20; step 39 of the default train regime), while torch stays within 1.6e-7 of the oracle. Suspected, not yet
 # proven: PyTorch's CPU BatchNorm accumulates its batch statistics in float64, XLA in float32. strict: a fix shows.
 FLOAT32_OPEN = pytest.mark.xfail(strict=True, reason="jax float32 flips a near-zero ReLU inside the horizon")
 
 
+@pytest.mark.slow  # JAX compiles the CNN's programs (~20 s on a busy machine); `equivalence check --stage cnn` is the long form
 @pytest.mark.parametrize("dtype", ["float64", pytest.param("float32", marks=FLOAT32_OPEN)])
 def test_torch_jax_and_the_oracle_agree_on_all_four_quantities(dtype):
     setup = Setup(dtype=dtype, steps=20, n=32, lr=1e-2, regime="custom")

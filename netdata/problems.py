@@ -10,7 +10,8 @@ N, DIN, DOUT = 64, 4, 2
 LECTURE_LR = 1e-6
 LECTURE_STEPS = 5000
 # Each stage's default learning rate. The lecture's 1e-6 stalls where the loss is a mean (nn: the gradient
-# is 1/128 of the summed one) and under Adam (each step moves a weight by at most lr, so 5e-3 in 5000 steps).
+# is 1/128 of the summed one) and under Adam (a step moves a weight by about lr, by at most about 3.2·lr at the
+# default betas, so at most ~1.6e-2 in 5000 steps).
 STAGE_LR = {"manual": LECTURE_LR, "autograd": LECTURE_LR, "nn": 0.1, "optim": 1e-2, "module": 1e-2, "mlp": 1e-2,
             "cnn": 1e-2}
 # Each stage's initial weights (a netdata.init scheme), the same in both frameworks: manual and autograd

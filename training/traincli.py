@@ -282,10 +282,14 @@ def main(args, framework: str, make_backend: Callable, started: float | None = N
 
 
 def _summary(m: dict) -> None:
-    print(f"{m['framework']} {m['stage']}: loss {m['initial_loss']:.6g} -> {m['final_loss']:.6g} after "
-          f"{m['steps']} steps ({m['steps_per_s'] or 0:,.0f} steps/s{_compiled(m)}) on {m['device']}")
-    if "validation" in m:
-        v = m["validation"]
+    reached = (m["resumed_from_step"] or 0) + m["steps_this_run"]
+    v = m.get("validation")
+    # With validation the run's weights (and so its final loss) are the best step's, which an early stop leaves behind
+    when = (f"at step {v['best_step']}, the best of {reached} steps" if v and v["best_step"] != reached
+            else f"after {reached} steps")
+    print(f"{m['framework']} {m['stage']}: loss {m['initial_loss']:.6g} -> {m['final_loss']:.6g} {when} "
+          f"({m['steps_per_s'] or 0:,.0f} steps/s{_compiled(m)}) on {m['device']}")
+    if v:
         stop = f"stopped at step {v['stopped_at_step']}" if v["stopped_at_step"] else "did not stop early"
         print(f"validation ({v['rows']} rows): {stop}; best step {v['best_step']}: loss {v['best_loss']:.4g}, "
               f"accuracy {v['best_accuracy']:.4f} (its weights are the run's)")

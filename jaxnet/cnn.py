@@ -95,10 +95,11 @@ def _bias_corrected(moments, decay: float, count: jax.Array):
 
     optax computes 1 - decay**count in the moments' dtype, from decay rounded to it: in float32 0.999 is
     0.99900001287, so 1 - 0.999 comes out 1.3e-5 too small, relatively (the subtraction magnifies the
-    rounding 1000x), and every float32 step 6.7e-6 short. PyTorch computes the corrections in Python's float64. Measured on the
-    check's cnn (n 32, lr 1e-2) against the float64 oracle, relative to what moved: one step 6.7e-6 off
-    (PyTorch 5.8e-7); after 20 steps the weights were 5.8e-5 off (PyTorch 4.6e-7) and a ReLU input 2e-6
-    from 0 had flipped. Here log(decay) is a float64 constant: the corrections are within ~2e-7.
+    rounding 1000x), and every float32 step 6.7e-6 short. PyTorch computes the corrections in Python's
+    float64. Measured on the check's cnn (n 32, lr 1e-2) against the float64 oracle, relative to what
+    moved: one step 6.7e-6 off (PyTorch 5.8e-7); after 20 steps the weights were 5.8e-5 off (PyTorch
+    4.6e-7) and a ReLU input 2e-6 from 0 had flipped. Here log(decay) is a float64 constant: the
+    corrections are within ~2e-7.
     """
     return jax.tree.map(lambda m: m / -jnp.expm1(count.astype(m.dtype) * math.log(decay)), moments)
 

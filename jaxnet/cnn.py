@@ -8,7 +8,6 @@ boundary is a transpose of the input in `__call__`.
 from __future__ import annotations
 
 import functools
-import math
 from typing import NamedTuple
 
 import jax
@@ -20,9 +19,9 @@ from flax import nnx
 from jaxnet import device
 from jaxnet.device import array, numpy
 from jaxnet.loop import scan_steps
+from jaxnet.mlp import adamw
 from jaxnet.state import export_adam_at, load_adam_at
 from netdata import batches, datasets, dropout, init, problems
-from netdata.problems import BETAS, EPS
 
 
 def _batch_norm_train(bn: nnx.BatchNorm, z: jax.Array) -> jax.Array:
@@ -90,58 +89,6 @@ class Trainer(NamedTuple):
     seed: int  # of the dropout masks' stream
 
 
-def _bias_corrected(moments, decay: float, count: jax.Array):
-    """moments / (1 - decay**count), that complement computed as -expm1(count * log(decay)): no cancellation.
-
-    optax computes 1 - decay**count in the moments' dtype, from decay rounded to it: in float32 0.999 is
-    0.99900001287, so 1 - 0.999 comes out 1.3e-5 too small, relatively (the subtraction magnifies the
-    rounding 1000x), and every float32 step 6.7e-6 short. PyTorch computes the corrections in Python's
-    float64. Measured on the check's cnn (n 32, lr 1e-2) against the float64 oracle, relative to what
-    moved: one step 6.7e-6 off (PyTorch 5.8e-7); after 20 steps the weights were 5.8e-5 off (PyTorch
-    4.6e-7) and a ReLU input 2e-6 from 0 had flipped. Here log(decay) is a float64 constant: the
-    corrections are within ~2e-7.
-    """
-    return jax.tree.map(lambda m: m / -jnp.expm1(count.astype(m.dtype) * math.log(decay)), moments)
-
-
-def _scale_by_adam(b1: float, b2: float, eps: float) -> optax.GradientTransformation:
-    """optax.scale_by_adam (its state, its moment updates) with _bias_corrected's bias corrections."""
-
-    def init_state(params) -> optax.ScaleByAdamState:
-        return optax.ScaleByAdamState(jnp.zeros([], jnp.int32), optax.tree.zeros_like(params),
-                                      optax.tree.zeros_like(params))
-
-    def update(grads, state: optax.ScaleByAdamState, params=None):
-        mu = optax.tree.update_moment(grads, state.mu, b1, 1)
-        nu = optax.tree.update_moment_per_elem_norm(grads, state.nu, b2, 2)
-        count = optax.safe_increment(state.count)
-        steps = jax.tree.map(lambda m, v: m / (jnp.sqrt(v) + eps), _bias_corrected(mu, b1, count),
-                             _bias_corrected(nu, b2, count))
-        return steps, optax.ScaleByAdamState(count, mu, nu)
-
-    return optax.GradientTransformation(init_state, update)
-
-
-@functools.lru_cache
-def _adamw_transform(b1: float, b2: float, eps: float) -> optax.GradientTransformation:
-    """optax.adamw's chain around _scale_by_adam; lr and the decay are traced hyperparameters, as jaxnet.mlp's."""
-
-    def chain(learning_rate, weight_decay, b1, b2, eps):
-        return optax.chain(_scale_by_adam(b1, b2, eps), optax.add_decayed_weights(weight_decay),
-                           optax.scale_by_learning_rate(learning_rate))
-
-    return optax.inject_hyperparams(chain, static_args=("b1", "b2", "eps"))(
-        learning_rate=0.0, weight_decay=0.0, b1=b1, b2=b2, eps=eps)
-
-
-def _adamw(model: CNN, lr: float, weight_decay: float) -> nnx.Optimizer:
-    """jaxnet.mlp.adamw's optimizer with float32 bias corrections as accurate as PyTorch's (_bias_corrected)."""
-    optimizer = nnx.Optimizer(model, _adamw_transform(*BETAS, EPS), wrt=nnx.Param)
-    optimizer.opt_state.hyperparams["learning_rate"][...] = lr
-    optimizer.opt_state.hyperparams["weight_decay"][...] = weight_decay
-    return optimizer
-
-
 def _params(model: CNN) -> dict[str, tuple]:
     """Learned parameters by canonical name, each with its path in the model's state (kernels already HWIO)."""
     out = {}
@@ -169,7 +116,7 @@ def build(weights: dict[str, np.ndarray], lr: float, device=None, weight_decay: 
         _at(model, path)[...] = array(weights[name])
     for i, bn in enumerate(model.bns):  # new variables: Flax makes them float32 whatever the dtype
         bn.mean, bn.var = (nnx.BatchStat(array(weights[f"bn.{i}.{k}"])) for k in ("mean", "var"))
-    optimizer = _adamw(model, lr, weight_decay)  # AdamW: with weight_decay 0 exactly Adam
+    optimizer = adamw(model, lr, weight_decay)  # AdamW: with weight_decay 0 exactly Adam
     load_adam_at(optimizer, weights, _params(model))
     return Trainer(model, optimizer, int(weights.get("dropout.seed", 0)))
 

@@ -11,6 +11,7 @@ import numpy as np
 import optax
 from flax import nnx
 
+from jaxnet.adam import scale_by_adam
 from jaxnet.loop import scan_steps
 from jaxnet.state import export_adam_at, export_linear, linear_grads, load_adam_at, load_linear, paths
 from netdata import init, problems
@@ -37,16 +38,22 @@ class Trainer(NamedTuple):
     optimizer: nnx.Optimizer
 
 
+def _adamw_chain(learning_rate, weight_decay, b1: float, b2: float, eps: float) -> optax.GradientTransformation:
+    """optax.adamw is exactly this chain: Adam's scaling, plus wd * w (decoupled, as torch.optim.AdamW), times -lr."""
+    return optax.chain(scale_by_adam(b1, b2, eps), optax.add_decayed_weights(weight_decay),
+                       optax.scale_by_learning_rate(learning_rate))
+
+
 @functools.lru_cache
 def _adamw(b1: float, b2: float, eps: float) -> optax.GradientTransformation:
     # lr and the decay are values in the optimizer's state (inject_hyperparams), not constants of the compiled
-    # program: another --lr or --weight-decay reuses it. Decoupled, as torch.optim.AdamW: w -= lr * (adam + wd * w).
-    return optax.inject_hyperparams(optax.adamw, static_args=("b1", "b2", "eps", "eps_root"))(
+    # program: another --lr or --weight-decay reuses it. scale_by_adam, not optax's: see jaxnet.optim's _adam.
+    return optax.inject_hyperparams(_adamw_chain, static_args=("b1", "b2", "eps"))(
         learning_rate=0.0, weight_decay=0.0, b1=b1, b2=b2, eps=eps)
 
 
 def adamw(model: MLP, lr: float, weight_decay: float) -> nnx.Optimizer:
-    """`optax.adamw` through nnx.Optimizer; with weight_decay 0 it takes Adam's steps exactly."""
+    """AdamW (`optax.adamw`'s chain) through nnx.Optimizer; with weight_decay 0 it takes Adam's steps exactly."""
     optimizer = nnx.Optimizer(model, _adamw(*BETAS, EPS), wrt=nnx.Param)
     optimizer.opt_state.hyperparams["learning_rate"][...] = lr
     optimizer.opt_state.hyperparams["weight_decay"][...] = weight_decay

@@ -1,4 +1,4 @@
-"""Lecture program 5: the same Linear model, updated by `optax.adam` through `nnx.Optimizer`."""
+"""Lecture program 5: the same Linear model, updated by Adam (optax's chain) through `nnx.Optimizer`."""
 
 from __future__ import annotations
 
@@ -11,19 +11,26 @@ import numpy as np
 import optax
 from flax import nnx
 
+from jaxnet.adam import scale_by_adam
 from jaxnet.loop import scan_steps
 from jaxnet.state import export_adam, export_linear, linear_grads, load_adam, load_linear
 from netdata import init, problems
 from netdata.problems import BETAS, EPS
 
 
+def _adam_chain(learning_rate, b1: float, b2: float, eps: float) -> optax.GradientTransformation:
+    """optax.adam is exactly this chain: scale each gradient by Adam's rule, then by -lr."""
+    return optax.chain(scale_by_adam(b1, b2, eps), optax.scale_by_learning_rate(learning_rate))
+
+
+# Not plain optax.adam: every float32 step comes out short (docs/pitfalls.md, "optax's float32 bias correction").
 @functools.lru_cache
 def _adam(b1: float, b2: float, eps: float) -> optax.GradientTransformation:
-    """optax.adam with its learning rate a value in the optimizer's state (inject_hyperparams), not a
+    """Adam with its learning rate a value in the optimizer's state (inject_hyperparams), not a
     constant of the compiled program. The transformation object is part of the program's cache key, so
     there is one per setting and none per lr: a new lr or a rebuilt model (a resumed run) reuses the
     program. The betas and eps stay Python constants, as torch's are: traced float32 betas round 1 - b1."""
-    return optax.inject_hyperparams(optax.adam, static_args=("b1", "b2", "eps", "eps_root"))(
+    return optax.inject_hyperparams(_adam_chain, static_args=("b1", "b2", "eps"))(
         learning_rate=0.0, b1=b1, b2=b2, eps=eps)
 
 

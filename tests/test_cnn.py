@@ -4,14 +4,10 @@ running statistics, shared dropout masks, and both frameworks against the oracle
 import numpy as np
 import pytest
 import torch
-from flax import nnx
 
 from equivalence import reference_cnn as ref
 from equivalence.check import compare_stage
-from equivalence.reference import adam_step
 from equivalence.stages import Setup, row
-from jaxnet import cnn as jcnn
-from jaxnet import device as jdevice
 from netdata import dropout, images, init, problems
 from torchnet import cnn as tcnn
 from torchnet.device import numpy as tnumpy
@@ -118,50 +114,11 @@ def test_the_weights_carry_the_dropout_seed_and_the_running_statistics_as_named_
     init.check_cnn(w, (3, 9, 8), 7)
 
 
-# An Adam step from float32 state takes ~16 float32 roundings of half an ulp each (the moments, the corrections,
-# sqrt, the quotient, lr, the sum): at worst 8 ulps off the exact step. Measured: jax 2.8, torch 1.2; with
-# optax's own bias correction 32 to 58.
-ADAM_ULPS = 8
-
-
-@pytest.mark.parametrize("step", [0, 9, 999])  # Adam's count before the step: 1 - 0.999**t cancels at every t
-def test_the_jax_cnn_adam_step_in_float32_is_the_float64_step_to_a_few_ulps(step):
-    """optax's own bias correction, 1 - 0.999**t from 0.999 rounded to float32, made each step 6.7e-6 short
-    (3.8e-6 at step 1000): 20 steps of the check's cnn then left the oracle by 5.8e-5 where PyTorch, whose
-    corrections are Python floats, stayed within 4.6e-7. Weights start at 0, so the step is all that is stored."""
-    g = np.random.default_rng(step)
-    shapes = {k: v.shape for k, v in init.cnn("torch", CHANNELS, init.cnn_features(CHANNELS, 4, 4), 10).items()
-              if k != "dropout.seed"}
-    learned = [k for k in shapes if not k.endswith((".mean", ".var"))]
-    start = {k: np.zeros(s, np.float32) for k, s in shapes.items()} | {"dropout.seed": np.asarray(0, np.int64)}
-    grads = {k: g.normal(0, 1, shapes[k]).astype(np.float32) for k in learned}
-    if step:  # resume from a state that Adam could have reached
-        start["adam.step"] = np.asarray(step, np.int64)
-        start |= {f"adam.mu.{k}": g.normal(0, 0.1, shapes[k]).astype(np.float32) for k in learned}
-        start |= {f"adam.nu.{k}": g.uniform(0.1, 1, shapes[k]).astype(np.float32) for k in learned}
-    with jdevice.context(dtype="float32"):
-        trainer = jcnn.build(start, 1e-2)
-        as_grads = jcnn.build({**start, **grads}, 1e-2).model  # a model whose parameters are the gradients
-        _apply(trainer.optimizer, trainer.model, nnx.state(as_grads, nnx.Param))
-        ours = jcnn.export(trainer)
-    oracle = ref.build(start, 1e-2)  # float64 arithmetic, float32 storage
-    adam_step(oracle, grads)
-    for k in learned:
-        exact = oracle.params[k]
-        err = np.linalg.norm(ours[k] - exact) / np.linalg.norm(exact)
-        assert err <= ADAM_ULPS * np.finfo(np.float32).eps, (k, err)
-
-
-@nnx.jit
-def _apply(optimizer, model, grads):
-    optimizer.update(model, grads)
-
-
 @pytest.mark.slow  # JAX compiles the CNN's programs (~20 s on a busy machine); `equivalence check --stage cnn` is the long form
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_torch_jax_and_the_oracle_agree_on_all_four_quantities(dtype):
-    """float32 failed at step 15 of 20 (jax 5.8e-5 from the oracle) until jaxnet.cnn's Adam corrected its bias in
-    float32 as accurately as PyTorch does: see the Adam test above."""
+    """float32 failed at step 15 of 20 (jax 5.8e-5 from the oracle) until the JAX Adam corrected its bias in
+    float32 as accurately as PyTorch does (jaxnet/adam.py, tests/test_adam.py)."""
     setup = Setup(dtype=dtype, steps=20, n=32, lr=1e-2, regime="custom")
     rows = compare_stage(row("cnn"), setup)
     assert {r["quantity"] for r in rows} == {"predictions", "gradients", "update", "trajectory"}

@@ -70,7 +70,10 @@ CALLS: dict[str, list[Call]] = {
     ],
     "optim": [
         Call("`torch.optim.Adam(model.parameters(), lr=lr)`", "`nnx.Optimizer(model, optax.adam(lr), wrt=nnx.Param)`",
-             "same defaults: betas (0.9, 0.999), eps 1e-8", "기본값이 같음: betas (0.9, 0.999), eps 1e-8"),
+             "same defaults: betas (0.9, 0.999), eps 1e-8; the stages chain optax.adam's parts around "
+             "`jaxnet.adam.scale_by_adam` (float32 bias correction)",
+             "기본값이 같음: betas (0.9, 0.999), eps 1e-8. 이 단계들은 optax.adam의 구성 요소를 "
+             "`jaxnet.adam.scale_by_adam`과 묶음 (float32 편향 보정)"),
         Call("`optimizer.zero_grad()`", "(nothing)", "no `.grad` to clear", "지울 `.grad`가 없음"),
         Call("`optimizer.step()`", "`optimizer.update(model, grads)`", "gradients are passed in, not read from the model",
              "기울기를 모델에서 읽지 않고 인자로 넘김"),
@@ -129,7 +132,7 @@ STAGE_PITFALLS: dict[str, list[str]] = {
     "manual": ["inplace", "float64", "tf32"],
     "autograd": ["no_grad", "accumulate"],
     "nn": ["layout", "init", "mse", "jit"],
-    "optim": ["adam_step", "adamw", "adam_state"],
+    "optim": ["adam_step", "adam_bias", "adamw", "adam_state"],
     "module": ["rngs", "init"],
     "mlp": ["logits", "init", "jit"],
     "cnn": ["layout", "rngs"],

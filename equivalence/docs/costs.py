@@ -12,7 +12,9 @@ import torch
 from flax import nnx
 
 from equivalence.docs.solutions import autograd, mlp, module, nn, optim
+from jaxnet import adam
 from netdata import init, problems
+from netdata.problems import BETAS, EPS
 
 
 def inplace() -> dict:
@@ -115,11 +117,26 @@ def adam_state() -> dict:
             "Optax: count after init": int(state[0].count)}
 
 
+def adam_bias(lr: float = 1e-2) -> dict:
+    """One float32 Adam step from the lecture's first gradient against the exact one, lr * g / (|g| + eps) at step 1."""
+    x, y = problems.lecture(seed=0)
+    w0 = jnp.asarray(init.linear("torch", problems.DIN, problems.DOUT)["w"], jnp.float32)
+    g = jax.grad(lambda w: jnp.mean((x @ w - y) ** 2))(w0)
+    exact = lr * np.asarray(g, np.float64) / (np.abs(np.asarray(g, np.float64)) + EPS)
+    out = {"1 - 0.999 in float32, relative error": float(1 - np.float32(BETAS[1])) / (1 - BETAS[1]) - 1}
+    for name, scale_by_adam in (("optax.adam", optax.scale_by_adam), ("jaxnet.adam", adam.scale_by_adam)):
+        tx = optax.chain(scale_by_adam(*BETAS, EPS), optax.scale_by_learning_rate(lr))
+        step, _ = tx.update(g, tx.init(w0))
+        short = 1 - float(np.vdot(-np.asarray(step, np.float64), exact) / np.vdot(exact, exact))
+        out[f"one float32 {name} step, relative shortfall"] = short
+    return out
+
+
 MEASURES = {
     "inplace": inplace, "float64": float64, "tf32": tf32, "no_grad": no_grad, "accumulate": autograd.forgotten_zero_grad,
     "layout": lambda: nn.untransposed() | nn.untransposed(4, 2), "init": init_difference, "mse": nn.l2_loss_gradient,
     "jit": jit_overhead, "adamw": adamw, "adam_state": adam_state, "adam_step": optim.largest_step,
-    "rngs": module.same_seed, "logits": lambda: mlp.no_mean() | mlp.double_softmax(),
+    "adam_bias": adam_bias, "rngs": module.same_seed, "logits": lambda: mlp.no_mean() | mlp.double_softmax(),
 }
 
 

@@ -100,6 +100,14 @@ dtype: time the second call, not the first."""),
 Adam is often said to move each weight by at most lr per step. Its step is lr · m̂ / (√v̂ + eps): exactly lr at
 the first step, about lr while gradients are steady, but after a long run of small gradients a large one finds
 v̂ small and the step reaches lr·(1−β₁)/√(1−β₂), about 3.2·lr at the default β₁ = 0.9, β₂ = 0.999."""),
+    "adam_bias": ("optax's float32 bias correction", """\
+Adam divides its moments by 1 − β₁ᵗ and 1 − β₂ᵗ. `optax.scale_by_adam` computes both in the parameters' dtype,
+from β rounded to it: in float32 0.999 becomes 0.99900001287, and the subtraction 1 − 0.999 magnifies that
+rounding a thousandfold. √v̂ comes out too large and every float32 step too short. Nothing fails and the loss
+looks right; the run just drifts from PyTorch's, whose corrections are Python floats (float64). `jaxnet/adam.py`
+keeps optax's state and moment updates and computes 1 − βᵗ as −expm1(t · log β), log β a float64 constant;
+`jaxnet/optim.py` and `jaxnet/mlp.py` chain it exactly as `optax.adam` and `optax.adamw` chain theirs. In float64
+optax's correction is accurate enough."""),
     "adamw": ("Adam's L2 vs AdamW", """\
 `torch.optim.Adam(..., weight_decay=wd)` adds `wd * param` to the gradient *before* the moments.
 `torch.optim.AdamW` decays the weights directly, outside Adam's scaling. `optax.adamw` is the AdamW rule, so it is

@@ -36,6 +36,9 @@ COST_NAMES = {
     "µs per step, nnx.jit each step": "스텝마다 nnx.jit을 부를 때 스텝당 µs",
     "µs per step, scan_steps": "scan_steps로 돌릴 때 스텝당 µs",
     "adamw vs Adam + L2 after 100 steps, relative to what moved": "100 스텝 뒤 adamw와 Adam + L2의 차이(움직인 거리 대비)",
+    "1 - 0.999 in float32, relative error": "float32로 계산한 1 - 0.999의 상대 오차",
+    "one float32 optax.adam step, relative shortfall": "float32 optax.adam 한 스텝이 짧은 정도(상대값)",
+    "one float32 jaxnet.adam step, relative shortfall": "float32 jaxnet.adam 한 스텝이 짧은 정도(상대값)",
     "torch: state entries before the first step": "torch: 첫 스텝 전 상태 항목 수",
     "Optax: count after init": "Optax: init 직후의 count",
     "first step / lr": "첫 스텝 / 학습률", "step after 10000 quiet steps / lr": "기울기 0인 스텝 10000번 뒤의 스텝 / 학습률",
@@ -129,6 +132,14 @@ TF32로 반올림한 256 × 256 행렬 곱입니다."""),
 흔히 Adam은 스텝마다 가중치를 많아야 학습률만큼 움직인다고 합니다. Adam의 스텝은 lr · m̂ / (√v̂ + eps)입니다.
 첫 스텝에서는 정확히 학습률이고, 기울기가 고르면 대략 학습률이지만, 작은 기울기가 오래 이어진 뒤에 큰 기울기가
 오면 v̂가 작아서 스텝이 lr·(1−β₁)/√(1−β₂)까지 커집니다. 기본값 β₁ = 0.9, β₂ = 0.999에서는 약 3.2·lr입니다."""),
+    "adam_bias": ("optax의 float32 편향 보정", """\
+Adam은 모멘트를 1 − β₁ᵗ와 1 − β₂ᵗ로 나눕니다(편향 보정, bias correction). `optax.scale_by_adam`은 이 두 값을
+파라미터의 dtype으로 계산하는데, β도 먼저 그 dtype으로 반올림합니다. float32에서 0.999는 0.99900001287이 되고,
+1 − 0.999라는 뺄셈이 이 반올림 오차를 천 배로 키웁니다. 그래서 √v̂가 조금 커지고 float32의 모든 스텝이 조금씩
+짧아집니다. 오류도 나지 않고 손실도 멀쩡해 보이지만, 보정을 파이썬 float(float64)로 계산하는 PyTorch의 훈련에서
+조금씩 멀어집니다. `jaxnet/adam.py`는 optax의 상태와 모멘트 갱신은 그대로 두고 1 − βᵗ만 −expm1(t · log β)로
+계산합니다(log β는 float64 상수). `jaxnet/optim.py`와 `jaxnet/mlp.py`는 `optax.adam`과 `optax.adamw`가 하는 것과
+똑같이 이것을 `optax.chain`으로 묶습니다. float64에서는 optax의 보정으로도 충분히 정확합니다."""),
     "adamw": ("Adam의 L2와 AdamW", """\
 `torch.optim.Adam(..., weight_decay=wd)`는 모멘트를 계산하기 *전에* `wd * param`을 기울기에 더합니다.
 `torch.optim.AdamW`는 Adam의 크기 조정과 상관없이 가중치를 직접 줄입니다. `optax.adamw`는 AdamW 규칙이므로

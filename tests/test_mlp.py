@@ -1,5 +1,7 @@
 """The mlp stage: both frameworks learn, agree with the float64 oracle, and show why a constant start fails."""
 
+import functools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -37,14 +39,21 @@ def test_mlp_is_a_registered_stage_with_canonical_names():
     assert init.mlp_sizes(weights) == [problems.DIN, 16, 16, problems.DOUT]
 
 
-# The learning and constant-start tests share one setup, so JAX compiles its training scan once.
+# The learning and constant-start tests share one setup, so JAX compiles its training scan once, and the run from
+# the random start is trained once per framework for both.
 LR, STEPS = 1e-2, 100
+
+
+@functools.lru_cache(maxsize=None)
+def lesson_run(framework: str, start: str):
+    """`run` on the separable three-class problem from a `start` of init.mlp ("torch" or "constant")."""
+    x, labels = problems.classification(seed=0, classes=3, dtype=np.float64)
+    return run(framework, init.mlp(start, SIZES, dtype=np.float64), x, labels, LR, STEPS), labels
 
 
 @pytest.mark.parametrize("framework", ["torch", "jax"])
 def test_both_frameworks_learn_a_separable_three_class_problem(framework):
-    x, labels = problems.classification(seed=0, classes=3, dtype=np.float64)
-    _, losses, _, logits = run(framework, init.mlp("torch", SIZES, dtype=np.float64), x, labels, LR, STEPS)
+    (_, losses, _, logits), labels = lesson_run(framework, "torch")
     assert np.all(np.isfinite(losses)) and losses[-1] < 0.05 * losses[0]
     assert evaluate.accuracy(labels, logits.argmax(axis=1)) >= 0.95
 
@@ -72,9 +81,7 @@ def hidden_spread(weights: dict) -> float:
 
 @pytest.mark.parametrize("framework", ["torch", "jax"])
 def test_constant_start_gives_hidden_units_identical_gradients_so_they_stay_identical(framework):
-    x, labels = problems.classification(seed=0, classes=3, dtype=np.float64)
-    same = run(framework, init.mlp("constant", SIZES, dtype=np.float64), x, labels, LR, STEPS)
-    random = run(framework, init.mlp("torch", SIZES, dtype=np.float64), x, labels, LR, STEPS)
+    same, random = lesson_run(framework, "constant")[0], lesson_run(framework, "torch")[0]
     # Every hidden unit computes the same function and feeds the next layer through equal weights,
     # so backprop hands each the same gradient, Adam the same step: 16 units act as one, for ever.
     assert hidden_spread(same[0]) <= 1e-12

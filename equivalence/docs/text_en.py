@@ -100,10 +100,12 @@ learning rate a traced value, so a new lr does not compile again."""),
 `torch.optim.Adam` takes over the update: it holds the parameters, `step()` reads each `.grad` and changes the
 parameter in place. Optax splits this into pure functions: `optax.adam(lr)` is a pair `init(params) -> state` and
 `update(grads, state, params) -> (updates, state)`; `nnx.Optimizer` wraps it back into an object whose
-`update(model, grads)` changes the model. Both sides take β₁, β₂ and eps from `netdata/problems.py`. Adam divides
-by the root of the squared gradients' average, so a weight moves by about lr per step whatever the gradient's
-size, and the mean's 1/64 no longer matters; one step can still reach lr·(1−β₁)/√(1−β₂) ≈ 3.2·lr (measured on
-the pitfalls page)."""),
+`update(model, grads)` changes the model. `optax.adam` is itself a chain, `scale_by_adam` then
+`scale_by_learning_rate`; the stage writes that chain out with `jaxnet/adam.py`'s `scale_by_adam`, whose float32
+bias correction is as accurate as PyTorch's (pitfalls page). Both sides take β₁, β₂ and eps from
+`netdata/problems.py`. Adam divides by the root of the squared gradients' average, so a weight moves by about lr
+per step whatever the gradient's size, and the mean's 1/64 no longer matters; one step can still reach
+lr·(1−β₁)/√(1−β₂) ≈ 3.2·lr (measured on the pitfalls page)."""),
     "module": ("the model as a class", """\
 The model becomes a class. In PyTorch: subclass `torch.nn.Module`, call `super().__init__()` (it sets up the
 registries through which `model.parameters()` finds `self.linear`) and write `forward`. In Flax NNX: subclass

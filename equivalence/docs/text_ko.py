@@ -152,8 +152,10 @@ Flax는 `kernel`을 강의의 `w`와 같은 (Din, Dout) 레이아웃으로 저�
 이제 갱신은 `torch.optim.Adam`이 맡습니다. 옵티마이저가 파라미터를 들고 있다가, `step()`에서 각 `.grad`를
 읽어 파라미터를 제자리에서 바꿉니다. Optax는 이를 순수 함수로 나눕니다. `optax.adam(lr)`은
 `init(params) -> state`와 `update(grads, state, params) -> (updates, state)`의 쌍이고, `nnx.Optimizer`가 이를
-다시 객체로 감싸 `update(model, grads)`로 모델을 바꿉니다. 양쪽 모두 β₁, β₂, eps를 `netdata/problems.py`에서
-가져옵니다. Adam은 기울기 제곱의 평균의 제곱근으로 나누므로, 기울기의 크기와 상관없이 가중치가 스텝마다
+다시 객체로 감싸 `update(model, grads)`로 모델을 바꿉니다. `optax.adam` 자체도 `scale_by_adam` 다음에
+`scale_by_learning_rate`를 잇는 chain입니다. 이 단계는 그 chain을 직접 쓰되, `scale_by_adam`은 float32에서도
+PyTorch만큼 정확하게 편향 보정(bias correction)을 하는 `jaxnet/adam.py`의 것을 씁니다(함정 모음 참고).
+양쪽 모두 β₁, β₂, eps를 `netdata/problems.py`에서 가져옵니다. Adam은 기울기 제곱의 평균의 제곱근으로 나누므로, 기울기의 크기와 상관없이 가중치가 스텝마다
 대략 학습률만큼 움직이고 평균이 만든 1/64는 더 이상 문제가 되지 않습니다. 그래도 한 스텝이
 lr·(1−β₁)/√(1−β₂) ≈ 3.2·lr까지 갈 수 있습니다(함정 모음에서 측정)."""),
     "module": ("클래스로 정의한 모델", """\

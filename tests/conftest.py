@@ -27,10 +27,6 @@ os.environ["JAX_PLATFORMS"] = "cpu"
 
 import gc  # noqa: E402
 
-import torch  # noqa: E402
-
-torch.set_num_threads(1)
-
 import pytest  # noqa: E402
 
 # The longest tests go first, so pytest-xdist does not leave one of them for last on a single worker.
@@ -50,6 +46,10 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: a long version of a check; runs only with --full")
+    if not (getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput")):
+        import torch  # where tests run: not in pytest-xdist's controller, which only hands them out (1.5 CPU-s)
+
+        torch.set_num_threads(1)
     if config.getoption("--full"):  # read at import by tests.cli.helpers.examples: the deep hypothesis searches
         os.environ["TESTS_FULL"] = "1"
 

@@ -10,11 +10,12 @@ from jaxnet import train as jaxtrain
 from tests.cli.helpers import run, train
 from training import timings
 
-# Few steps: what is compiled depends on the shapes, not on how long the run trains. Programs loaded from the
-# suite's cache count as well (a cold compile of the mlp costs seconds); the module run compiles them all.
+# What is compiled depends on the shapes, not on how long the run trains. Programs loaded from the suite's cache
+# count as well: the mlp run is tests/cli/test_mlp_cli.py's digits run (100 steps, one chunk), whose programs it loads
+# instead of compiling them again (a cold compile of the mlp costs seconds); the module run compiles them all.
 RUNS = {
     "module, the lecture's problem": ("--steps", "20", "--no-cache"),
-    "mlp on digits": ("--stage", "mlp", "--data", "digits", "--steps", "20"),
+    "mlp on digits": ("--stage", "mlp", "--data", "digits", "--steps", "100"),
 }
 HANDFUL = 6  # build, a chunk of steps, the loss, predict on validation and on test rows: each once
 
@@ -33,7 +34,7 @@ def test_a_run_compiles_a_handful_of_programs_and_runs_each_chunk_once(capsys, t
     assert 1 <= m["compilations"] + m["cache_hits"] <= HANDFUL, (m["compilations"], m["cache_hits"])
     assert m["cache_hits"] == 0 or "--no-cache" not in flags
     assert sorted(chunks) == chunks and len(set(chunks)) == len(chunks)  # no warm-up: no chunk runs twice
-    assert sum(steps for _, steps in chunks) == m["steps_this_run"] == 20
+    assert sum(steps for _, steps in chunks) == m["steps_this_run"] == int(flags[flags.index("--steps") + 1])
 
 
 def test_a_second_identical_run_compiles_nothing_and_says_so(capsys, tmp_path, monkeypatch):

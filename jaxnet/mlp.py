@@ -39,7 +39,7 @@ class Trainer(NamedTuple):
 
 
 def _adamw_chain(learning_rate, weight_decay, b1: float, b2: float, eps: float) -> optax.GradientTransformation:
-    """optax.adamw is exactly this chain: Adam's scaling, plus wd * w (decoupled, as torch.optim.AdamW), times -lr."""
+    """optax.adamw's own chain: Adam's scaling (jaxnet.adam's), plus wd * w (decoupled, as torch's AdamW), times -lr."""
     return optax.chain(scale_by_adam(b1, b2, eps), optax.add_decayed_weights(weight_decay),
                        optax.scale_by_learning_rate(learning_rate))
 

@@ -19,7 +19,7 @@ from netdata.problems import BETAS, EPS
 
 
 def _adam_chain(learning_rate, b1: float, b2: float, eps: float) -> optax.GradientTransformation:
-    """optax.adam is exactly this chain: scale each gradient by Adam's rule, then by -lr."""
+    """optax.adam's own chain (Adam's scaling, then -lr), its scale_by_adam the float32-accurate one of jaxnet.adam."""
     return optax.chain(scale_by_adam(b1, b2, eps), optax.scale_by_learning_rate(learning_rate))
 
 
@@ -40,7 +40,7 @@ class Trainer(NamedTuple):
 
 
 def adam(model: nnx.Module, lr: float) -> nnx.Optimizer:
-    """`nnx.Optimizer(model, optax.adam(lr))`, with lr set in the state, where the compiled step reads it."""
+    """`nnx.Optimizer(model, optax.adam(lr))` as its chain (`_adam_chain`), lr set in the state the step reads."""
     optimizer = nnx.Optimizer(model, _adam(*BETAS, EPS), wrt=nnx.Param)
     optimizer.opt_state.hyperparams["learning_rate"][...] = lr
     return optimizer

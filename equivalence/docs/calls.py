@@ -143,7 +143,7 @@ KEY: dict[str, tuple[str, ...]] = {
     "manual": ("loss_and_grads", "train_step"),
     "autograd": ("loss_fn", "train_step"),
     "nn": ("build", "train_step"),
-    "optim": ("adam", "train_step"),
+    "optim": ("adam", "_adam_chain", "train_step"),
     "module": ("MyOneLayerNet",),
     "mlp": ("MLP", "cross_entropy"),
     "cnn": ("CNN", "train_step"),

@@ -29,13 +29,20 @@ import gc  # noqa: E402
 
 import pytest  # noqa: E402
 
-# The longest tests go first, so pytest-xdist does not leave one of them for last on a single worker.
-# (the CPU-s figures of `pytest --durations` on 2 workers: notebooks 22, data-parallel 20 + 16, torch's optimizer
-# database 13, the port's pitfall table 10, kill -9 and SIGINT 4-7 each)
-LONGEST_FIRST = ("test_every_stage_passes_the_lecture_run", "test_every_notebook_executes", "equal_one_device",
-                 "test_every_configuration_matches", "test_the_pitfall_table", "test_kill_9_",
-                 "test_sigint_at_random_moments", "test_compare_prints_one_verdict_line",
-                 "test_digits_with_default_flags", "test_any_shape_seed", "test_iris_with_default_flags")
+# pytest-xdist (--dist loadgroup) hands each worker one unit at a time: an xdist_group, else a whole file (so its tests
+# reuse the programs they compile in memory: from a cold cache ~100 fewer compilations and loads). Units go out in
+# this order, the biggest first (CPU-s, cold cache, 2 workers), so neither worker is left with a long one at the end;
+# the rest follow in collection order, and the tests that clear JAX's caches come last (scripts/test passes
+# --no-loadscope-reorder, which keeps this order instead of sorting the units by their number of tests).
+BIGGEST_FIRST = ("tests/parallel/test_data_parallel.py",  # 24.5, its processes included
+                 "tests/docs/test_notebooks.py",  # 11.7
+                 "tests/translate/test_matrix.py", "lesson-programs", "tests/test_mlp.py",  # 9.4, 9.3, 8.1
+                 "tests/test_benchmarks_smoke.py", "tests/cli/test_crash_safety.py", "tests/cli/test_train_runs.py",
+                 "tests/docs/test_exercises.py", "tests/cli/test_interrupt.py", "torch-suite", "tests/cli/test_mlp_cli.py",
+                 "port-planted", "tests/translate/test_losses.py", "tests/port/test_compare.py",  # 7.1 .. 3.6
+                 "tests/test_boundaries.py", "tests/test_equivalence_checks.py", "tests/translate/test_schedules.py",
+                 "tests/cli/test_compare.py", "tests/parallel/test_rules.py", "tests/translate/test_pitfalls.py")
+LAST = "clears-jax-caches"  # jax.clear_caches(): the worker would trace and load again every program it had in memory
 
 
 def pytest_addoption(parser):
@@ -46,12 +53,22 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: a long version of a check; runs only with --full")
+    config.pluginmanager.register(_FileGroups(), "tests-file-groups")
     if not (getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput")):
         import torch  # where tests run: not in pytest-xdist's controller, which only hands them out (1.5 CPU-s)
 
         torch.set_num_threads(1)
     if config.getoption("--full"):  # read at import by tests.cli.helpers.examples: the deep hypothesis searches
         os.environ["TESTS_FULL"] = "1"
+
+
+class _FileGroups:
+    @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the xdist_group marks
+    def pytest_collection_modifyitems(self, items):
+        """Every test without an xdist_group of its own runs on the worker that runs the rest of its file."""
+        for item in items:
+            if not item.get_closest_marker("xdist_group"):
+                item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-xdist's own hook, which names each item's xdist_group
@@ -65,10 +82,6 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=_order)
 
 
-# Last: these call jax.clear_caches(), after which the worker traces and loads from disk every program it had in memory.
-CLEARS_JAX_CACHES = "tests/cli/test_compilations.py::test_a_"
-
-
 def pytest_collection_finish(session):
     """jax, torch, flax and the collected tests are a few million long-lived objects: freezing them takes them out of
     every later garbage collection (~1 of every 15 CPU-s of a worker was spent re-scanning them)."""
@@ -77,9 +90,11 @@ def pytest_collection_finish(session):
 
 
 def _order(item) -> int:
-    if item.nodeid.startswith(CLEARS_JAX_CACHES):
-        return len(LONGEST_FIRST) + 1
-    return next((i for i, name in enumerate(LONGEST_FIRST) if name in item.name), len(LONGEST_FIRST))
+    group = item.get_closest_marker("xdist_group")
+    unit = group.args[0] if group and group.args else item.nodeid.split("::")[0]
+    if unit == LAST:
+        return len(BIGGEST_FIRST) + 1
+    return BIGGEST_FIRST.index(unit) if unit in BIGGEST_FIRST else len(BIGGEST_FIRST)
 
 
 def _keep_xdist_groups(items):

@@ -11,6 +11,9 @@ from jaxnet import device
 from netdata import problems
 
 ROOT = Path(__file__).resolve().parents[1]
+# One worker for this file and tests/test_stages_learn.py, one after the other: they train the lesson programs at the
+# same shapes, so each JAX program is compiled once, in memory, for both.
+pytestmark = pytest.mark.xdist_group("lesson-programs")
 
 
 def public_api(path: Path) -> list[tuple[str, tuple[str, ...]]]:

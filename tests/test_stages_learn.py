@@ -8,6 +8,8 @@ from equivalence.check import sides
 from equivalence.stages import LINEAR_STAGES, STAGES, Setup, row
 from netdata import images, init, problems
 
+pytestmark = pytest.mark.xdist_group("lesson-programs")  # with tests/test_mirroring.py: the same programs, compiled once
+
 LEARNING_RATE = {"manual": 1e-3, "autograd": 1e-3, "nn": 0.1, "optim": 0.05, "module": 0.05, "mlp": 1e-2,
                  "cnn": 1e-2}
 # The shapes tests/test_mirroring.py runs the programs at, so JAX compiles each stage's scan once for both.

@@ -20,6 +20,12 @@ RUNS = {
 HANDFUL = 6  # build, a chunk of steps, the loss, predict on validation and on test rows: each once
 
 
+# The tests that call jax.clear_caches() run last on their worker (tests/conftest.py): afterwards it would trace and
+# load from disk again every program it had in memory.
+CLEARS_CACHES = pytest.mark.xdist_group("clears-jax-caches")
+
+
+@CLEARS_CACHES
 @pytest.mark.parametrize("flags", RUNS.values(), ids=RUNS)
 def test_a_run_compiles_a_handful_of_programs_and_runs_each_chunk_once(capsys, tmp_path, monkeypatch, flags):
     chunks = []
@@ -37,6 +43,7 @@ def test_a_run_compiles_a_handful_of_programs_and_runs_each_chunk_once(capsys, t
     assert sum(steps for _, steps in chunks) == m["steps_this_run"] == int(flags[flags.index("--steps") + 1])
 
 
+@CLEARS_CACHES
 def test_a_second_identical_run_compiles_nothing_and_says_so(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("JAXNET_CACHE_DIR", str(tmp_path / "cache"))
     flags = ("--steps", "20")

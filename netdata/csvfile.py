@@ -84,6 +84,12 @@ def read_csv(path: str, target: str | None, text_labels: bool = False
         empty = next((i for i, n in enumerate(names) if not n), None)
         if empty is not None:
             raise _fail(f"line {lines[empty]}, column {targets[0]!r} of {path} is empty; give every row a class")
+        # A control character (NUL, tab, ...) in a class name is a damaged file, and numpy's str arrays drop
+        # trailing NULs: "\x00" would silently become the empty class "".
+        odd = next((i for i, n in enumerate(names) if not n.isprintable()), None)
+        if odd is not None:
+            raise _fail(f"line {lines[odd]}, column {targets[0]!r} of {path} is {names[odd]!r}, a class name with a "
+                        f"control character; fix that value")
         return x, np.array(names, dtype=str).reshape(-1, 1), features, targets, lines
     return x, table[:, [header.index(t) for t in targets]], features, targets, lines
 

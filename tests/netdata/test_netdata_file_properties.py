@@ -8,7 +8,7 @@ import signal
 import tempfile
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from safetensors.numpy import save as safetensors_bytes
 
@@ -56,7 +56,9 @@ def assert_sound(result, labels=False):
     x, y = (np.asarray(a) for a in result)
     assert x.ndim == 2 and x.shape[0] >= 1 and x.shape[1] >= 1 and len(y) == len(x)
     assert np.isfinite(x.astype(np.float32)).all()
-    if labels:
+    if labels and y.dtype.kind == "U":  # a CSV's class names: each a non-empty printable name
+        assert y.ndim == 1 and all(name and name.isprintable() for name in y.tolist())
+    elif labels:
         assert y.ndim == 1 and (y.astype(np.int64) >= 0).all()
     else:
         assert y.ndim == 2 and np.isfinite(y.astype(np.float32)).all()
@@ -124,6 +126,7 @@ def written(folder: str, name: str, data: bytes) -> str:
 @SETTINGS
 @given(st.one_of(st.binary(max_size=400), csv_text().map(str.encode), csv_text().map(str.encode)),
        st.booleans(), st.booleans())
+@example(b"\x00,\x01\n0,\x00", False, True)  # found by hypothesis: numpy's str arrays dropped the NUL class name
 def test_any_bytes_as_csv_load_soundly_or_are_refused(data, packed, labels):
     with tempfile.TemporaryDirectory() as folder:
         name, payload = ("d.csv.gz", gzip.compress(data)) if packed else ("d.csv", data)

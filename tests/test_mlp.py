@@ -149,4 +149,6 @@ def test_plots_return_figures_with_wrong_predictions_in_red_and_a_difference_pan
     assert all(ax.get_yscale() == "log" for ax in two.axes)
     narrow = plots.loss_figure({"torch": np.linspace(1.58, 0.91, 10)}, "the lecture's loss")  # under a decade
     assert narrow.axes[0].get_yscale() == "linear"
+    pair = plots.loss_figure({"torch": np.linspace(1.58, 0.91, 10), "jax": np.linspace(1.58, 0.91, 10) + 1e-7}, "p")
+    assert [ax.get_yscale() for ax in pair.axes] == ["linear", "log"]  # a difference stays a power of ten
     np.testing.assert_allclose(two.axes[1].lines[0].get_ydata(), 0.01 * np.geomspace(1, 1e-3, 10))

@@ -149,6 +149,8 @@ def bench(problem: str, device: str = "cpu", precision: str = "highest", steps: 
     steps, repeats = steps or d_steps, repeats or d_repeats
     min_repeat_s = d_min if min_repeat_s is None else min_repeat_s
     p = impls.make_problem(problem, steps)
+    peak_n = peak_n if p.flops_per_step else 0  # only a problem with a FLOP count has a roofline: seed is overhead
+    nbytes = floor.mlp_bytes(impls.MLP_SIZES, impls.MLP_BATCH) if problem == "mlp" else None
     load_start = os.getloadavg()[0]
     import torch
 
@@ -168,16 +170,14 @@ def bench(problem: str, device: str = "cpu", precision: str = "highest", steps: 
             t.warm_up(repeats, min_repeat_s, max_s)
         # The roofline's rates are measured before and after the rows and the best kept: a burst of load on a
         # shared machine during one measurement would otherwise lower the ceiling below what the rows reach.
-        rates = [_rates(p, problem, dev, peak_n)]
+        rates = [_rates(dev, peak_n, nbytes)]
         for _ in range(repeats):
             for t in timed:
                 t.repeat()
         rows = [t.result() for t in timed]
         del timed
-        rates.append(_rates(p, problem, dev, peak_n))
+        rates.append(_rates(dev, peak_n, nbytes))
         peak_gflops, bandwidth = (max((r[i] for r in rates if r[i]), default=None) for i in (0, 1))
-        nbytes = floor.mlp_bytes(impls.MLP_SIZES, impls.MLP_BATCH) if problem == "mlp" else None
-        peak_n = peak_n if p.flops_per_step else 0
         jax_device = f"{dev.platform}:{dev.device_kind}"
     torch_peak = None
     if peak_n and problem == "mlp":
@@ -209,12 +209,11 @@ def bench(problem: str, device: str = "cpu", precision: str = "highest", steps: 
     }
 
 
-def _rates(p, problem: str, dev, peak_n: int) -> tuple[float | None, float | None]:
-    """(GEMM GFLOP/s, GB/s) now; only a problem with a FLOP count has a roofline (seed is pure overhead)."""
-    if not (peak_n and p.flops_per_step):
+def _rates(dev, peak_n: int, nbytes: float | None) -> tuple[float | None, float | None]:
+    """(GEMM GFLOP/s, GB/s) now, at an n^3 matmul and at the step's own traffic; None where not asked for."""
+    if not peak_n:
         return None, None
     peak = _unless_stopped(lambda: impls.jax_peak_gflops(dev, peak_n))
-    nbytes = floor.mlp_bytes(impls.MLP_SIZES, impls.MLP_BATCH) if problem == "mlp" else None
     return peak, (_unless_stopped(lambda: floor.jax_bandwidth(dev, nbytes)) if nbytes else None)
 
 

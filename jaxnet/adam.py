@@ -27,10 +27,6 @@ def _bias_corrected(moments, decay: float, count: jax.Array):
 def scale_by_adam(b1: float, b2: float, eps: float) -> optax.GradientTransformation:
     """optax.scale_by_adam (its state, its moment updates) with _bias_corrected's bias corrections."""
 
-    def init_state(params) -> optax.ScaleByAdamState:
-        return optax.ScaleByAdamState(jnp.zeros([], jnp.int32), optax.tree.zeros_like(params),
-                                      optax.tree.zeros_like(params))
-
     def update(grads, state: optax.ScaleByAdamState, params=None):
         mu = optax.tree.update_moment(grads, state.mu, b1, 1)
         nu = optax.tree.update_moment_per_elem_norm(grads, state.nu, b2, 2)
@@ -39,4 +35,4 @@ def scale_by_adam(b1: float, b2: float, eps: float) -> optax.GradientTransformat
                              _bias_corrected(nu, b2, count))
         return steps, optax.ScaleByAdamState(count, mu, nu)
 
-    return optax.GradientTransformation(init_state, update)
+    return optax.GradientTransformation(optax.scale_by_adam(b1, b2, eps).init, update)  # optax's state, as is

@@ -37,8 +37,8 @@ def _title(ax, text: str) -> None:
     ax.set_title(text, y=1.0)
 
 
-def _plain_log_labels(ax, linear_if_narrow: bool = True) -> None:
-    """Tick labels of a log y axis as plain text (0.01, 2e-05): the default writes each as TeX-like math,
+def _loss_axis_scale_and_labels(ax, linear_if_narrow: bool = True) -> None:
+    """A log y axis with tick labels as plain text (0.01, 2e-05): the default writes each as TeX-like math,
     whose parser cost ~0.2 s of CPU in every run that draws a loss curve. A loss spanning under one decade is
     drawn linear instead: a log axis there has one or two ticks (the lecture's 1.58 -> 0.91 showed only 0.9 and 1)."""
     from matplotlib.ticker import LogFormatter
@@ -81,7 +81,7 @@ def loss_figure(curves: dict[str, np.ndarray], title: str, steps: np.ndarray | N
         axes[0].plot(x(len(y)), _positive(y), style, label=name)
     axes[0].set(xlabel=xlabel, ylabel="loss", yscale="log")
     _title(axes[0], title)
-    _plain_log_labels(axes[0])
+    _loss_axis_scale_and_labels(axes[0])
     axes[0].legend()
     if two:
         (name_a, a), (name_b, b) = ys.items()
@@ -90,7 +90,7 @@ def loss_figure(curves: dict[str, np.ndarray], title: str, steps: np.ndarray | N
         axes[1].plot(x(n), _positive(diff))
         axes[1].set(xlabel=xlabel, ylabel="|difference of loss|", yscale="log")
         _title(axes[1], f"|{name_a} - {name_b}|")
-        _plain_log_labels(axes[1], linear_if_narrow=False)  # a difference is read as its power of ten (ulps)
+        _loss_axis_scale_and_labels(axes[1], linear_if_narrow=False)  # a difference is read as its power of ten (ulps)
         if not np.any(diff > 0):
             axes[1].text(0.5, 0.5, "identical at every step", ha="center", va="center", transform=axes[1].transAxes)
     return fig
@@ -142,7 +142,7 @@ def run_loss_figure(metrics: dict, title: str):
             ax.axvline(best, color="tab:red", linestyle=":", linewidth=1, label=f"best validation loss (step {best})")
     ax.set(xlabel="step", ylabel="loss", yscale="log")
     _title(ax, title)
-    _plain_log_labels(ax)
+    _loss_axis_scale_and_labels(ax)
     ax.legend(fontsize=8)
     return fig
 

@@ -285,7 +285,7 @@ def _summary(m: dict) -> None:
     reached = (m["resumed_from_step"] or 0) + m["steps_this_run"]
     v = m.get("validation")
     # With validation the run's weights (and so its final loss) are the best step's, which an early stop leaves behind
-    when = (f"at step {v['best_step']}, the best of {reached} steps" if v and v["best_step"] != reached
+    when = (f"at step {v['best_step']}, the best of {reached} steps" if v and 0 <= v["best_step"] != reached
             else f"after {reached} steps")
     print(f"{m['framework']} {m['stage']}: loss {m['initial_loss']:.6g} -> {m['final_loss']:.6g} {when} "
           f"({m['steps_per_s'] or 0:,.0f} steps/s{_compiled(m)}) on {m['device']}")

@@ -8,7 +8,8 @@ cache there: the first run compiles cold, the second finds its programs in the c
 benchmarks/plain_torch_mlp.py, the same MLP training in ~30 lines of plain PyTorch, as the anchor
 for what a user would write (the steps and dtype the JAX MLP run trained, so early stopping is matched).
 Each row: wall and CPU seconds of the whole process, and from its metrics.json the seconds measured
-inside it (`timings`: imports, compile, train, eval, figures, writes) and `compilations`.
+inside it (`timings`: imports, build, compile, train, eval, figures, writes) and `compilations`, and the budget
+a first run is held to: its training and compile seconds plus SLACK_S for everything else (`budget_s`, `within_budget`).
 --quick: few steps (a smoke test of the tool, not a measurement).
 
 The figures the README quotes (regenerate on an idle machine; ~2 min on 2 cores):
@@ -35,8 +36,9 @@ COMMANDS = {  # name -> (module, arguments)
     "torchnet-train --stage mlp --data digits": ("torchnet.cli", ["--stage", "mlp", "--data", "digits"]),
 }
 ANCHOR = "plain PyTorch (benchmarks/plain_torch_mlp.py)"
-TIMINGS = ("imports_s", "compile_s", "train_s", "eval_s", "figures_s", "writes_s")
+TIMINGS = ("imports_s", "build_s", "compile_s", "train_s", "eval_s", "figures_s", "writes_s")
 QUICK_STEPS = 20
+SLACK_S = 2.0  # what a run may spend outside training and compiling: interpreter, imports, data, figures, writes
 MLP_STEPS = 1000  # the CLIs' mlp default (training/config.py DEFAULT_STEPS), the anchor's when no run says
 
 
@@ -71,6 +73,15 @@ def _metrics(folder: Path) -> dict:
             "final_loss": m.get("final_loss"), "test_accuracy": m.get("test_accuracy"), "dtype": m.get("dtype")}
 
 
+def with_budget(row: dict) -> dict:
+    """`row` with budget_s (train_s + compile_s + SLACK_S) and within_budget, where its timings give train_s."""
+    t = row.get("timings") or {}
+    if t.get("train_s") is None or row.get("wall_s") is None:
+        return row
+    budget = t["train_s"] + (t.get("compile_s") or 0.0) + SLACK_S
+    return row | {"budget_s": budget, "within_budget": row["wall_s"] <= budget}
+
+
 def bench(tmp: Path, device: str = "cpu", quick: bool = False, timeout: float = 300.0,
           commands: dict[str, tuple[str, list[str]]] = COMMANDS) -> dict:
     """Every command twice, then the anchor; one JSON-ready dict."""
@@ -83,7 +94,7 @@ def bench(tmp: Path, device: str = "cpu", quick: bool = False, timeout: float = 
             argv = [sys.executable, "-m", module, *args, "--device", device, "--out", str(folder)]
             argv += ["--steps", str(QUICK_STEPS)] if quick else []
             row, _ = _process(argv, env, timeout)
-            rows.append({"command": name, "run": attempt, **row, **_metrics(folder)})
+            rows.append(with_budget({"command": name, "run": attempt, **row, **_metrics(folder)}))
     jax_mlp = next((r for r in rows if r["command"].startswith("jaxnet-train --stage mlp") and r.get("steps")), {})
     steps = jax_mlp.get("steps") or (QUICK_STEPS if quick else MLP_STEPS)
     dtype = jax_mlp.get("dtype") or "float32"  # the CLIs' mlp default (float64 since it stops alike in both)
@@ -93,13 +104,17 @@ def bench(tmp: Path, device: str = "cpu", quick: bool = False, timeout: float = 
         row |= json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError):
         row.setdefault("error", "printed no JSON line")
-    return {"device": device, "quick": quick, "runs": rows, "anchor": {"command": ANCHOR, **row},
+    return {"device": device, "quick": quick, "runs": rows, "anchor": with_budget({"command": ANCHOR, **row}),
             "python": sys.version.split()[0], "cpu_count": os.cpu_count(),
             "load_avg_start_end": [round(load_start, 2), round(os.getloadavg()[0], 2)]}
 
 
 def _s(v) -> str:
     return "-" if v is None else f"{v:.2f}"
+
+
+def _budget(r: dict) -> str:
+    return "-" if r.get("budget_s") is None else f"{r['budget_s']:.2f} {'ok' if r['within_budget'] else 'OVER'}"
 
 
 def print_table(res: dict) -> None:
@@ -109,8 +124,8 @@ def print_table(res: dict) -> None:
     load = res["load_avg_start_end"]
     table = Table(title=f"whole CLI runs on {res['device']}{' (--quick)' if res['quick'] else ''}, load avg "
                         f"{load[0]} -> {load[1]} on {res['cpu_count']} cores; seconds")
-    cols = ("command", "run", "rc", "wall", "cpu", "imports", "compile", "train", "eval", "figures", "writes",
-            "compilations", "steps", "outside training")
+    cols = ("command", "run", "rc", "wall", "cpu", "imports", "build", "compile", "train", "eval", "figures", "writes",
+            "compilations", "steps", "outside training", f"budget (train + compile + {SLACK_S:g})")
     for col in cols:
         table.add_column(col, justify="left" if col == "command" else "right")
     notes = []
@@ -119,10 +134,10 @@ def print_table(res: dict) -> None:
         outside = 1 - t["train_s"] / r["wall_s"] if t.get("train_s") is not None and r["wall_s"] else None
         table.add_row(r["command"], str(r["run"]), str(r["rc"]), _s(r["wall_s"]), _s(r["cpu_s"]),
                       *(_s(t.get(k)) for k in TIMINGS), str(r.get("compilations", "-")), str(r.get("steps", "-")),
-                      "-" if outside is None else f"{100 * outside:.0f} %")
+                      "-" if outside is None else f"{100 * outside:.0f} %", _budget(r))
         if r.get("error"):
             notes.append(f"{r['command']} (run {r['run']}): exit {r['rc']}: {r['error']}")
-    console = Console(width=max(Console().width, 150))
+    console = Console(width=max(Console().width, 180))
     console.print(table)
     for note in notes:
         console.print(f"[red]{note}[/]", markup=True)

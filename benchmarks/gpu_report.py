@@ -22,7 +22,7 @@ EXIT_INCOMPLETE = 3  # the report is written, but some steps were skipped or tim
 EQ_STEPS = ("eq-float32-highest", "eq-float32-default", "eq-float64")
 BENCH_STEPS = ("bench-seed-highest", "bench-mlp-highest", "bench-seed-default", "bench-mlp-default",
                "bench-seed-compile", "bench-mlp-compile", "bench-cli")
-CLI_TIMINGS = ("imports_s", "compile_s", "train_s", "eval_s", "figures_s", "writes_s")
+CLI_TIMINGS = ("imports_s", "build_s", "compile_s", "train_s", "eval_s", "figures_s", "writes_s")
 CLI_STEPS = ("cli-jax", "cli-torch", "cli-resume-torch-from-jax", "cli-mlp-compare", "cli-mlp-deterministic-1",
              "cli-mlp-deterministic-2")
 

@@ -131,6 +131,20 @@ def test_cli_bench_reads_metrics_with_and_without_timings(tmp_path, metrics, tim
     assert cli._metrics(tmp_path / "missing") == {}  # a run that failed before writing: an empty row, no crash
 
 
+@pytest.mark.parametrize("wall, timings, budget, within", [
+    (2.5, {"train_s": 0.04, "compile_s": 0.5}, 2.54, True),
+    (2.6, {"train_s": 0.04, "compile_s": 0.5}, 2.54, False),  # 0.06 s over
+    (3.0, {"train_s": 0.9}, 2.9, False),  # the plain PyTorch anchor: no compile_s
+    (3.0, {"train_s": 0.9, "compile_s": None}, 2.9, False),  # a torch CLI reports compile_s 0 or null
+])
+def test_cli_bench_holds_a_first_run_to_training_plus_compile_plus_two_seconds(wall, timings, budget, within):
+    from benchmarks import cli
+
+    row = cli.with_budget({"wall_s": wall, "timings": timings})
+    assert row["budget_s"] == pytest.approx(budget) and row["within_budget"] is within
+    assert "budget_s" not in cli.with_budget({"wall_s": wall, "rc": 1})  # a failed run: no timings, no verdict
+
+
 def test_cli_bench_times_the_plain_torch_anchor_as_a_whole_process(tmp_path):
     from benchmarks import cli
 
@@ -139,6 +153,7 @@ def test_cli_bench_times_the_plain_torch_anchor_as_a_whole_process(tmp_path):
     assert anchor["rc"] == 0, anchor
     assert anchor["steps"] == cli.QUICK_STEPS and anchor["rows"] > 0 and 0 <= anchor["test_accuracy"] <= 1
     assert anchor["wall_s"] >= anchor["timings"]["total_s"] > anchor["timings"]["train_s"] > 0
+    assert anchor["timings"]["build_s"] > 0 and anchor["budget_s"] > anchor["timings"]["train_s"]
     assert anchor["cpu_s"] > 0
     cli.print_table(res)
 

@@ -78,8 +78,8 @@ def test_the_report_says_what_timed_out_was_skipped_failed_and_how_far_tf32_move
     assert "| jax-scan | 13.0 | 61.50 | 1.15 | 0.40 | - | - | - |  |" in text
     assert "best torch row: torch-cudagraph; jax-scan takes 1.10x jax-floor's time" in text
     assert "| torch-cudagraph | 15.0 | 53.33 | - | 0.90 | - | - | - |  |" in text
-    assert "| jaxnet-train | 2 | 0 | 4.20 | 3.90 | 2.10 | 0.00 | 0.05 | - | 0.30 | 0.02 | 0 | 5000 |" in text
-    assert "| plain PyTorch | 1 | 0 | 3.00 | 2.80 | 1.50 | - | 0.90 | - | - | - | - | 1000 |" in text
+    assert "| jaxnet-train | 2 | 0 | 4.20 | 3.90 | 2.10 | - | 0.00 | 0.05 | - | 0.30 | 0.02 | 0 | 5000 |" in text
+    assert "| plain PyTorch | 1 | 0 | 3.00 | 2.80 | 1.50 | - | - | 0.90 | - | - | - | - | 1000 |" in text
     assert "two runs wrote the same weights.safetensors bytes; 0.50x the steps/s" in text
     assert not list(out.glob("*.tmp"))
 

@@ -1,12 +1,12 @@
-"""Where a CLI run's seconds go, measured inside the process: imports, compile, train, eval, figures, writes."""
+"""Where a CLI run's seconds go, measured inside the process: imports, build, compile, train, eval, figures, writes."""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-KEYS = ("imports_s", "compile_s", "train_s", "eval_s", "figures_s", "writes_s", "total_s")
+KEYS = ("imports_s", "build_s", "compile_s", "train_s", "eval_s", "figures_s", "writes_s", "total_s")
 
 
 @contextlib.contextmanager
@@ -20,13 +20,23 @@ def spent(timings: dict[str, float], key: str) -> Iterator[None]:
 
 
 class Timed:
-    """A training.session Backend whose forward passes (loss, predict) add their seconds to timings["eval_s"]."""
+    """A training.session Backend whose forward passes (loss, predict) add their seconds to timings["eval_s"], and
+    whose model and optimizer construction (build) to timings["build_s"]: torch.optim's first optimizer imports
+    torch._dynamo (~1 s), a cost no other bucket would show."""
 
-    def __init__(self, backend, timings: dict[str, float]):
-        self._backend, self._timings = backend, timings
+    def __init__(self, backend, timings: dict[str, float], built: Callable[[], None] | None = None):
+        self._backend, self._timings, self._built = backend, timings, built
 
     def __getattr__(self, name: str):
         return getattr(self._backend, name)
+
+    def build(self, *args):
+        with spent(self._timings, "build_s"):
+            trainer = self._backend.build(*args)
+        if self._built is not None:  # once, after the first build
+            self._built, built = None, self._built
+            built()
+        return trainer
 
     def loss(self, *args):
         with spent(self._timings, "eval_s"):

@@ -98,30 +98,21 @@ def fraction(text: str) -> float:
 
 
 def fraction_or_zero(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = cli.number(text, float)
     if not 0 <= value < 1:  # also refuses nan
         raise argparse.ArgumentTypeError(f"{text} must be at least 0 (off) and below 1")
     return value
 
 
 def count_or_zero(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    value = cli.number(text, int)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} must be 0 (off) or more")
     return value
 
 
 def decay(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = cli.number(text, float)
     if not 0 <= value < float("inf"):  # also refuses nan
         raise argparse.ArgumentTypeError(f"{text} must be a finite number, 0 or more")
     return value

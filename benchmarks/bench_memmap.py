@@ -1,6 +1,6 @@
 """jaxnet-train's Backend on a memory-mapped folder of 10M rows vs the same rows in memory: steps/s and the ratio.
 
-    python benchmarks/bench_memmap.py [--rows 10000000] [--batch-size 4096] [--steps 3000] [--json]
+    python benchmarks/bench_memmap.py [--rows 10000000] [--batch-size 4096] [--steps 3000] [--json] [--out PATH]
     python benchmarks/bench.py --memmap ...   # the same
 
 Writes x.npy (rows, 4) and y.npy (rows, 2) float32 with np.lib.format.open_memmap into a temporary
@@ -135,8 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     p.add_argument("--tmp", help="where to write the temporary folder (default: the system's temp dir)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--out", type=Path, help="also write the JSON to this file (atomically: temp file + rename)")
     args = p.parse_args(argv)
     res = bench(args.rows, args.batch_size, args.steps, args.chunk, args.repeats, args.device, args.tmp)
+    if args.out:
+        from training.runfolder import atomic_write_bytes
+
+        atomic_write_bytes(args.out, (json.dumps(res, indent=2) + "\n").encode("utf-8"))
     if args.json:
         print(json.dumps(res, indent=2))
     else:

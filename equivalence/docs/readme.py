@@ -1,11 +1,12 @@
 """The README's figures: each section between generated markers is rendered from a JSON file in docs/measured/.
 
-    python -m equivalence.docs.readme --check                 # exit 1 when the README and the JSON disagree
-    python -m equivalence.docs.readme --write                 # rewrite the README's generated sections
+    python -m equivalence.docs.readme --check                 # exit 1 when a page and the JSON disagree
+    python -m equivalence.docs.readme --write                 # rewrite the generated sections of every page
     python -m equivalence.docs.readme --measure env           # docs/measured/env.json from the installed packages
     python -m equivalence.docs.readme --measure equivalence   # docs/measured/equivalence.json: `equivalence check --json`
 
 A section is `<!-- generated: NAME -->` ... `<!-- /generated: NAME -->`; what lies between is never typed.
+The pages: README.md and docs/speed.md (whose full tables are equivalence/docs/speedpage.py's).
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import NamedTuple
 
+from equivalence.docs import speedpage
 from training.runfolder import atomic_write_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
+PAGES = (README, ROOT / "docs" / "speed.md")  # every page with generated sections
 MEASURED = ROOT / "docs" / "measured"
 MARKER = re.compile(r"<!-- generated: (?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /generated: (?P=name) -->", re.S)
 PACKAGES = ("jax", "flax", "optax", "torch", "numpy")  # the "tested with" line, in this order
@@ -49,14 +52,6 @@ def _sci(x: float, digits: int = 1) -> str:
     """1.2e-16, 1e-12: the exponent without its leading zero."""
     mantissa, exp = f"{x:.{digits}e}".split("e")
     return f"{mantissa}e{int(exp)}"
-
-
-def _us(x: float) -> str:
-    """A step's time in µs, or ms from 10 ms on, to three figures or whole units."""
-    if x >= 10_000:
-        ms = x / 1000
-        return f"{ms:,.0f} ms" if ms >= 100 else f"{ms:.3g} ms"
-    return f"{x:,.0f} µs" if x >= 100 else f"{x:.3g} µs"
 
 
 def render_env(env: dict) -> str:
@@ -108,8 +103,8 @@ def render_speed(seed: dict, mlp: dict | None) -> str:
             raise MissingMeasurement(f"docs/measured/bench-{res['problem']}.json lacks {e}: rerun "
                                      f"`{SPEED_WRITER}`") from None
         speedup = f"{ratio:.0f}×" if ratio >= 10 else f"{ratio:.2f}×"
-        lines.append(f"| {label} | {_us(scan['us_per_step'])} | `{best['impl']}` | {_us(best['us_per_step'])} "
-                     f"| {speedup} |")
+        lines.append(f"| {label} | {speedpage.us_text(scan['us_per_step'])} | `{best['impl']}` | "
+                     f"{speedpage.us_text(best['us_per_step'])} | {speedup} |")
         if scan.get("x_of_floor") and not scan.get("pct_of_ceiling"):  # a roofline, where there is one, says more
             notes.append(f"on {res['problem']}, `jax-scan` takes {scan['x_of_floor']:.2f}× the time of `jax-floor` "
                          "(a hand-written one-vector Adam scan)")
@@ -177,6 +172,12 @@ def render_accuracy(defaults: dict) -> str:
 ACCURACY_WRITER = "python benchmarks/defaults.py --out docs/measured/defaults.json"
 SPEED_WRITER = "python benchmarks/bench.py --problem seed|mlp --out docs/measured/bench-<problem>.json"
 COMMANDS_WRITER = "python benchmarks/cli.py --json docs/measured/bench-cli.json"
+MEMMAP_WRITER = "python benchmarks/bench_memmap.py --repeats 5 --out docs/measured/bench-memmap.json"
+
+
+def _bench_writer(problem: str) -> str:
+    return f"python benchmarks/bench.py --problem {problem} --out docs/measured/bench-{problem}.json"
+
 SECTIONS = {
     "tested-with": Section(("env.json",), render_env, "python -m equivalence.docs.readme --measure env"),
     "equivalence": Section(("equivalence.json",), render_equivalence,
@@ -184,6 +185,14 @@ SECTIONS = {
     "speed": Section(("bench-seed.json", "bench-mlp.json"), render_speed, SPEED_WRITER, optional=("bench-mlp.json",)),
     "commands": Section(("bench-cli.json",), render_commands, COMMANDS_WRITER),
     "accuracy": Section(("defaults.json",), render_accuracy, ACCURACY_WRITER),
+    # docs/speed.md
+    "bench-seed-rows": Section(("bench-seed.json",), lambda r: speedpage.render_bench_rows(r, _bench_writer("seed")),
+                               _bench_writer("seed")),
+    "bench-mlp-rows": Section(("bench-mlp.json",), lambda r: speedpage.render_bench_rows(r, _bench_writer("mlp")),
+                              _bench_writer("mlp")),
+    "commands-rows": Section(("bench-cli.json",), lambda r: speedpage.render_cli_rows(r, COMMANDS_WRITER),
+                             COMMANDS_WRITER),
+    "memmap": Section(("bench-memmap.json",), lambda r: speedpage.render_memmap(r, MEMMAP_WRITER), MEMMAP_WRITER),
 }
 
 
@@ -254,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     act.add_argument("--write", action="store_true", help="rewrite the generated sections from docs/measured/")
     act.add_argument("--measure", choices=("env", "equivalence"), help="write docs/measured/<name>.json")
     p.add_argument("--steps", type=int, help="--measure equivalence: training-run length (default: the check's)")
-    p.add_argument("--readme", type=Path, default=README)
+    p.add_argument("--readme", type=Path, action="append", help="a page to check or write (default: every page "
+                   "with generated sections: " + ", ".join(str(page.relative_to(ROOT)) for page in PAGES) + ")")
     p.add_argument("--measured", type=Path, default=MEASURED)
     args = p.parse_args(argv)
     try:
@@ -264,18 +274,20 @@ def main(argv: list[str] | None = None) -> int:
             write_json(args.measured / f"{args.measure}.json", data)
             print(f"wrote {args.measured / (args.measure + '.json')}; now run --write")
             return 0
-        text = args.readme.read_text(encoding="utf-8")
-        if args.check:
-            stale = drift(text, args.measured)
-            for name in stale:
-                print(f"{args.readme}: section {name!r} differs from docs/measured: run "
-                      "`python -m equivalence.docs.readme --write`")
-            return 1 if stale else 0
-        new = update(text, args.measured)
-        if new != text:
-            atomic_write_bytes(args.readme, new.encode("utf-8"))
-        print(f"{args.readme}: {len(MARKER.findall(new))} generated sections up to date")
-        return 0
+        stale = 0
+        for page in args.readme or PAGES:
+            text = page.read_text(encoding="utf-8")
+            if args.check:
+                for name in drift(text, args.measured):
+                    stale += 1
+                    print(f"{page}: section {name!r} differs from docs/measured: run "
+                          "`python -m equivalence.docs.readme --write`")
+                continue
+            new = update(text, args.measured)
+            if new != text:
+                atomic_write_bytes(page, new.encode("utf-8"))
+            print(f"{page}: {len(MARKER.findall(new))} generated sections up to date")
+        return 1 if stale else 0
     except (MissingMeasurement, OSError, json.JSONDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

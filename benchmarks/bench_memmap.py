@@ -7,8 +7,9 @@ Writes x.npy (rows, 4) and y.npy (rows, 2) float32 with np.lib.format.open_memma
 folder (--tmp; 24 bytes a row: ~240 MB for 10M rows, refused when the disk has less than twice that
 free) and removes it at the end, also on failure or Ctrl-C. Both modes run training.session.train with
 jaxnet.train.Backend, exactly as `jaxnet-train --stage optim --batch-size B --data FOLDER` does: the
-memory-mapped mode reads each chunk's rows from the files; the in-memory mode holds all rows as one
-device array and gathers each chunk's rows there. The modes alternate for --repeats rounds and the
+memory-mapped mode reads each chunk's rows from the files, the in-memory mode from a NumPy array; on the
+CPU both gather a chunk's rows on the host, the next chunk's while this one trains (on a GPU the in-memory
+rows sit on the device, which gathers them). The modes alternate for --repeats rounds and the
 best steps/s of each is reported (compile and warm-up excluded, as in the CLI's metrics). The page
 cache is warm after the CLI's warm-up chunks touch every page, so this times the gather, not the disk.
 """

@@ -17,13 +17,14 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 # The quick suite compiles ~1000 small programs from a cold cache, so it asks XLA to compile fast: the classic CPU
 # fusion emitters, not the MLIR ones (one eager op: 27 -> 19 ms), and no LLVM optimisation passes (as jaxnet.train's
-# evaluation programs do): the whole suite 248 -> 188 -> 167 CPU-s. Results differ from XLA's defaults by rounding
+# evaluation programs do): the whole suite 248 -> 188 -> 163 CPU-s. Results differ from XLA's defaults by rounding
 # only (e.g. no fused multiply-adds; the mlp CLI on digits, 200 float64 steps: weights 7e-16 relative apart). Every
 # bound the suite asserts (1e-12 / 1e-5 against the oracle, the stored notebook outputs, the pitfall table) is met
 # either way, and bit-for-bit checks compare runs of one configuration (every subprocess inherits this). With --full
 # (what CI runs) the suite compiles with XLA's defaults, the programs users run. Only the controller's command line
-# says --full; pytest-xdist's workers inherit the environment it sets here.
-FAST_COMPILE = "" if "--full" in sys.argv[1:] else " --xla_cpu_use_fusion_emitters=false --xla_backend_optimization_level=0"
+# (or PYTEST_ADDOPTS) says --full; pytest-xdist's workers inherit the environment it sets here.
+FULL = "--full" in sys.argv[1:] + os.environ.get("PYTEST_ADDOPTS", "").split()
+FAST_COMPILE = "" if FULL else " --xla_cpu_use_fusion_emitters=false --xla_backend_optimization_level=0"
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false" + FAST_COMPILE)
 # The suite proves the CPU claims (bit-identical resume, 1e-10 against the oracle) and must pass alike on a
 # machine with a GPU: there each xdist worker's JAX took 75 % of an H200's memory and the rest ran out, and

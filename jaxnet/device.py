@@ -47,5 +47,13 @@ def array(a: np.ndarray, device: jax.Device | str | None = None) -> jax.Array:
     return jax.device_put(a if isinstance(a, jax.Array) else np.asarray(a), dev)
 
 
+def gathered(rows: np.ndarray, idx: np.ndarray, dtype, labels: bool = False) -> np.ndarray:
+    """rows[idx] on the host, shape (*idx.shape, *row), in `dtype`; with `labels`, integer class labels stay integers
+    (int32 without x64, as jnp.asarray would make them). np.take, not rows[idx]: on a memmap fancy indexing is 5-7x
+    slower for millions of rows."""
+    kind = jax.dtypes.canonicalize_dtype(rows.dtype) if labels and rows.dtype.kind in "iu" else np.dtype(dtype)
+    return np.take(rows, idx.ravel(), axis=0).astype(kind, copy=False).reshape(*idx.shape, *rows.shape[1:])
+
+
 def numpy(a: jax.Array) -> np.ndarray:
     return np.asarray(a)

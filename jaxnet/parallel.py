@@ -11,6 +11,7 @@ from flax import nnx
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from jaxnet import device
 from training import shards
 from netdata.errors import InputError
 
@@ -57,12 +58,8 @@ class DataParallel:
     def batches(self, x: np.ndarray, y: np.ndarray, idx: np.ndarray, dtype) -> tuple[jax.Array, jax.Array]:
         """The global batches idx (steps, batch) as arrays split over the mesh; this process reads only its rows."""
         steps = len(idx)
-        mine = idx[:, self.lo:self.hi].ravel()  # a memory-mapped x/y reads just these rows from disk
-        xs = np.asarray(x[mine], dtype).reshape(steps, -1, *x.shape[1:])
-        ys = np.asarray(y[mine])
-        # Labels stay integers (int32 without x64, as jnp.asarray would make them); targets take the run's dtype.
-        ys = ys.astype(jax.dtypes.canonicalize_dtype(ys.dtype) if ys.dtype.kind in "iu" else dtype)
-        ys = ys.reshape(steps, -1, *y.shape[1:])
+        mine = idx[:, self.lo:self.hi]  # a memory-mapped x/y reads just these rows from disk
+        xs, ys = device.gathered(x, mine, dtype), device.gathered(y, mine, dtype, labels=True)
         return (jax.make_array_from_process_local_data(self.rows, xs, (steps, self.batch, *x.shape[1:])),
                 jax.make_array_from_process_local_data(self.rows, ys, (steps, self.batch, *y.shape[1:])))
 

@@ -136,17 +136,12 @@ def render_commands(cli: dict) -> str:
         value = (r.get("timings") or {}).get(key)
         return "-" if value is None else f"{value:.2f} s"
 
-    def budget(r: dict) -> str:
-        if r.get("budget_s") is None:
-            return "-"
-        return f"{r['budget_s']:.1f} s {'met' if r['within_budget'] else '**over**'}"
-
     runs[cli["anchor"]["command"]] = {1: cli["anchor"]}  # the plain PyTorch script: one run, no cache to find
     for command, by_run in runs.items():
         name = command if command == cli["anchor"]["command"] else f"`{command}`"
         first = by_run[1]
         lines.append(f"| {name} | {cell(first)} | {cell(by_run.get(2))} | {seconds(first, 'train_s')} | "
-                     f"{seconds(first, 'build_s')} | {budget(first)} |")
+                     f"{seconds(first, 'build_s')} | {speedpage.budget_text(first, '.1f')} |")
     lines.append("")
     load = cli["load_avg_start_end"]
     lines.append(f"Whole processes on the {cli['device'].upper()}, {cli['cpu_count']} cores at load average {load[0]}"
@@ -178,6 +173,11 @@ MEMMAP_WRITER = "python benchmarks/bench_memmap.py --repeats 5 --out docs/measur
 def _bench_writer(problem: str) -> str:
     return f"python benchmarks/bench.py --problem {problem} --out docs/measured/bench-{problem}.json"
 
+
+def _with_writer(source: str, render: Callable[[dict, str], str], writer: str) -> Section:
+    """A section from one JSON whose renderer also names the command that writes it."""
+    return Section((source,), lambda data: render(data, writer), writer)
+
 SECTIONS = {
     "tested-with": Section(("env.json",), render_env, "python -m equivalence.docs.readme --measure env"),
     "equivalence": Section(("equivalence.json",), render_equivalence,
@@ -186,13 +186,10 @@ SECTIONS = {
     "commands": Section(("bench-cli.json",), render_commands, COMMANDS_WRITER),
     "accuracy": Section(("defaults.json",), render_accuracy, ACCURACY_WRITER),
     # docs/speed.md
-    "bench-seed-rows": Section(("bench-seed.json",), lambda r: speedpage.render_bench_rows(r, _bench_writer("seed")),
-                               _bench_writer("seed")),
-    "bench-mlp-rows": Section(("bench-mlp.json",), lambda r: speedpage.render_bench_rows(r, _bench_writer("mlp")),
-                              _bench_writer("mlp")),
-    "commands-rows": Section(("bench-cli.json",), lambda r: speedpage.render_cli_rows(r, COMMANDS_WRITER),
-                             COMMANDS_WRITER),
-    "memmap": Section(("bench-memmap.json",), lambda r: speedpage.render_memmap(r, MEMMAP_WRITER), MEMMAP_WRITER),
+    "bench-seed-rows": _with_writer("bench-seed.json", speedpage.render_bench_rows, _bench_writer("seed")),
+    "bench-mlp-rows": _with_writer("bench-mlp.json", speedpage.render_bench_rows, _bench_writer("mlp")),
+    "commands-rows": _with_writer("bench-cli.json", speedpage.render_cli_rows, COMMANDS_WRITER),
+    "memmap": _with_writer("bench-memmap.json", speedpage.render_memmap, MEMMAP_WRITER),
 }
 
 

@@ -41,6 +41,13 @@ def _ratio(best: float | None, us: float) -> float | None:
     return None if best is None or not us else best / us
 
 
+def budget_text(r: dict, spec: str) -> str:
+    """A run against its budget (benchmarks/cli.py's budget_s): "4.22 s **over**", "2.56 s met", or "-"."""
+    if r.get("budget_s") is None:
+        return "-"
+    return f"{r['budget_s']:{spec}} s {'met' if r['within_budget'] else '**over**'}"
+
+
 def render_bench_rows(res: dict, writer: str) -> str:
     """One bench.py run: each row's step time (median and best repeat), against torch-eager and the fastest torch
     row, its compile time, and for the mlp the share of the roofline ceiling."""
@@ -84,11 +91,9 @@ def render_cli_rows(cli: dict, writer: str) -> str:
     lines = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)]
     for r in [*cli["runs"], cli["anchor"] | {"run": 1}]:
         t = r.get("timings") or {}
-        budget = "-" if r.get("budget_s") is None else (
-            f"{r['budget_s']:.2f} s {'met' if r['within_budget'] else '**over**'}")
         name = r["command"] if r["command"] == cli["anchor"]["command"] else f"`{r['command']}`"
         cells = [name, str(r["run"]), _f(r.get("wall_s"), ".2f", " s"), _f(r.get("cpu_s"), ".2f", " s"),
-                 *(_f(t.get(k), ".2f") for k in keys), str(r.get("compilations", "-")), budget]
+                 *(_f(t.get(k), ".2f") for k in keys), str(r.get("compilations", "-")), budget_text(r, ".2f")]
         lines.append("| " + " | ".join(cells) + " |")
     load = cli["load_avg_start_end"]
     return "\n".join(lines) + (f"\n\nSeconds; whole processes on the {cli['device'].upper()}, {cli['cpu_count']} "

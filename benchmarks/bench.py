@@ -246,7 +246,9 @@ def finite(v):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="bench.py", description=__doc__.splitlines()[0])
+    from training import cli
+
+    p = cli.Parser(prog="bench.py", description=__doc__.splitlines()[0])
     p.add_argument("--problem", choices=("seed", "mlp"), default="seed")
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     p.add_argument("--precision", choices=("highest", "default"), default="highest",
@@ -262,7 +264,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch intra-op threads; 1 also makes XLA:CPU single-threaded; "
                                                "0: the libraries' defaults (default: 1 for seed on cpu, else 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--out", type=Path, help="also write the JSON to this file (atomically: temp file + rename)")
+    p.add_argument("--out", type=cli.output_file, help="also write the JSON to this file (atomically: temp file + rename)")
     p.add_argument("--memmap", action="store_true", help="run benchmarks/bench_memmap.py instead (its flags follow)")
     return p
 

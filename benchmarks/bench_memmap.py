@@ -16,7 +16,6 @@ cache is warm after the CLI's warm-up chunks touch every page, so this times the
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -127,7 +126,9 @@ def print_table(res: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="bench_memmap.py", description=__doc__.splitlines()[0])
+    from training import cli
+
+    p = cli.Parser(prog="bench_memmap.py", description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=10_000_000)
     p.add_argument("--batch-size", type=int, default=4096)
     p.add_argument("--steps", type=int, default=3000)
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     p.add_argument("--tmp", help="where to write the temporary folder (default: the system's temp dir)")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--out", type=Path, help="also write the JSON to this file (atomically: temp file + rename)")
+    p.add_argument("--out", type=cli.output_file, help="also write the JSON to this file (atomically: temp file + rename)")
     args = p.parse_args(argv)
     res = bench(args.rows, args.batch_size, args.steps, args.chunk, args.repeats, args.device, args.tmp)
     if args.out:

@@ -83,6 +83,24 @@ def test_the_ceiling_adds_matmul_time_at_the_gemm_rate_to_byte_time_at_the_bandw
     assert math.isclose(floor.ceiling_us(flops, nbytes, 2.0, 4.0), flops / 2e3 + nbytes / 4e3)
 
 
+@pytest.mark.parametrize("argv", [["--out", "{missing}/bench.json"], ["--memmap", "--out", "{missing}/m.json"]])
+def test_an_out_file_in_a_missing_folder_exits_2_with_one_line_before_any_work(tmp_path, capsys, argv):
+    argv = [a.format(missing=tmp_path / "missing") for a in argv]
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert "does not exist; create it first" in err and "Traceback" not in err
+    assert os.listdir(tmp_path) == []  # nothing written, no folder made
+
+
+def test_memmap_bench_writes_its_json_with_out(tmp_path):
+    out = tmp_path / "memmap.json"
+    assert bench_memmap.main(["--rows", "2000", "--batch-size", "64", "--steps", "20", "--chunk", "10",
+                              "--repeats", "1", "--tmp", str(tmp_path), "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["rows"] == 2000 and sorted(os.listdir(tmp_path)) == ["memmap.json"]
+
+
 def test_memmap_bench_runs_and_cleans_up(tmp_path):
     res = bench_memmap.bench(rows=2_000, batch_size=64, steps=20, chunk=10, repeats=1, tmp=str(tmp_path))
     assert [r["mode"] for r in res["results"]] == ["memory", "memmap"]

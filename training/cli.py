@@ -7,6 +7,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 
 from netdata.errors import InputError
 
@@ -28,6 +29,14 @@ def number(text: str, kind: type[int] | type[float]) -> int | float:
     except ValueError:
         what = "a whole number" if kind is int else "a number"
         raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+
+
+def output_file(text: str) -> Path:
+    """A file the command will write (atomically, at its end): its folder must exist now, not after the work."""
+    path = Path(text)
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: the folder {str(path.parent)!r} does not exist; create it first")
+    return path
 
 
 def positive_int(text: str) -> int:

@@ -18,7 +18,6 @@ The figures the README quotes (regenerate on an idle machine; ~2 min on 2 cores)
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
@@ -27,6 +26,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from training import cli
+from training.runfolder import atomic_write_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = {  # name -> (module, arguments)
@@ -144,8 +149,8 @@ def print_table(res: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="cli.py", description=__doc__.splitlines()[0])
-    p.add_argument("--json", metavar="PATH", help="write the results as JSON here (atomically); -: on stdout, no table")
+    p = cli.Parser(prog="cli.py", description=__doc__.splitlines()[0])
+    p.add_argument("--json", metavar="PATH", type=lambda text: text if text == "-" else cli.output_file(text), help="write the results as JSON here (atomically); -: on stdout, no table")
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     p.add_argument("--quick", action="store_true", help=f"{QUICK_STEPS} steps per run: a smoke test of this tool")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds each process may take (default 300)")
@@ -157,9 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
     else:
         if args.json:
-            path = Path(args.json)
-            path.with_name(path.name + ".tmp").write_text(text + "\n")
-            path.with_name(path.name + ".tmp").replace(path)
+            atomic_write_bytes(args.json, (text + "\n").encode("utf-8"))
         print_table(res)
     return 0 if all(r["rc"] == 0 for r in [*res["runs"], res["anchor"]]) else 1
 

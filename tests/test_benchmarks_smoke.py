@@ -83,11 +83,15 @@ def test_the_ceiling_adds_matmul_time_at_the_gemm_rate_to_byte_time_at_the_bandw
     assert math.isclose(floor.ceiling_us(flops, nbytes, 2.0, 4.0), flops / 2e3 + nbytes / 4e3)
 
 
-@pytest.mark.parametrize("argv", [["--out", "{missing}/bench.json"], ["--memmap", "--out", "{missing}/m.json"]])
-def test_an_out_file_in_a_missing_folder_exits_2_with_one_line_before_any_work(tmp_path, capsys, argv):
+@pytest.mark.parametrize("tool, argv", [("bench", ["--out", "{missing}/bench.json"]),
+                                        ("bench", ["--memmap", "--out", "{missing}/m.json"]),
+                                        ("cli", ["--json", "{missing}/cli.json"])])
+def test_an_out_file_in_a_missing_folder_exits_2_with_one_line_before_any_work(tmp_path, capsys, tool, argv):
+    from benchmarks import cli
+
     argv = [a.format(missing=tmp_path / "missing") for a in argv]
     with pytest.raises(SystemExit) as exit_:
-        bench.main(argv)
+        {"bench": bench, "cli": cli}[tool].main(argv)
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1
     assert "does not exist; create it first" in err and "Traceback" not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from types import ModuleType
 
@@ -72,8 +73,20 @@ def build(stage: str, lang: str, text: ModuleType, number: int, lr: float, side_
     return nb
 
 
+def _with_outputs_of(nb, twin):
+    """`nb` with the outputs `twin`, an executed notebook with the same code cells, printed."""
+    pairs = zip((c for c in nb.cells if c.cell_type == "code"), (c for c in twin.cells if c.cell_type == "code"),
+                strict=True)
+    for cell, ran in pairs:
+        cell.outputs, cell.execution_count = copy.deepcopy(ran.outputs), ran.execution_count
+    nb.metadata.pop("language_info", None)
+    return nb
+
+
 def execute(notebooks: list, cwd: Path) -> list:
-    """Run every notebook in ONE kernel (jax and torch import once): each starts from `%reset -f`."""
+    """Run every notebook in ONE kernel (jax and torch import once): each starts from `%reset -f`. A notebook whose
+    code cells are a previous one's (a stage's Korean twin of its English notebook) is not run again: its code cells
+    get that run's outputs, which the same code prints."""
     import nbformat
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
@@ -81,9 +94,13 @@ def execute(notebooks: list, cwd: Path) -> list:
     km = KernelManager(kernel_name="python3")
     km.start_kernel(cwd=str(cwd))
     try:
-        out = []
+        out, ran = [], {}  # ran: code cells' sources -> the executed notebook
         for nb in notebooks:
             nb = nbformat.from_dict(nb)
+            code = tuple(c.source for c in nb.cells if c.cell_type == "code")
+            if code in ran:
+                out.append(_with_outputs_of(nb, ran[code]))
+                continue
             nb.cells.insert(0, nbformat.v4.new_code_cell("%reset -f"))
             NotebookClient(nb, km=km, timeout=TIMEOUT_S, allow_errors=False, coalesce_streams=True,
                        record_timing=False).execute()
@@ -95,6 +112,7 @@ def execute(notebooks: list, cwd: Path) -> list:
                         output["execution_count"] = i + 1
             nb.metadata.pop("language_info", None)  # the kernel's Python version: not the notebook's business
             out.append(nb)
+            ran[code] = nb
         return out
     finally:
         km.shutdown_kernel(now=True)

@@ -44,11 +44,24 @@ def test_every_notebook_executes_and_prints_its_stored_outputs(capsys):
         assert not notebooks.errors_in(new), name
         diff = docs.first_difference(notebooks.text_of(old), notebooks.text_of(new))
         assert diff is None, f"{name} line {diff}: run `equivalence docs` and commit docs/"
+    programs = {tuple(c.source for c in nb.cells if c.cell_type == "code") for nb in committed.values()}
     with capsys.disabled():
-        print(f"\n{len(ran)} notebooks executed in {took:.1f} s")
+        print(f"\n{len(ran)} notebooks ({len(programs)} distinct programs run) checked in {took:.1f} s")
 
 
 def test_a_failing_cell_fails_the_run():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("raise ValueError('planted')")])
     with pytest.raises(Exception, match="planted"):
         notebooks.execute([nb], ROOT)
+
+
+def test_a_language_twin_takes_the_outputs_of_the_same_code_and_other_code_runs():
+    cell, md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
+    # builtins outlive %reset -f: a second run of this code would print "ran 2"
+    runs = "import builtins; builtins.runs = getattr(builtins, 'runs', 0) + 1; print('ran', builtins.runs)"
+    english = nbformat.v4.new_notebook(cells=[md("English"), cell(runs)])
+    korean = nbformat.v4.new_notebook(cells=[md("한국어"), cell(english.cells[1].source)])
+    other = nbformat.v4.new_notebook(cells=[cell("print('other')")])
+    en, ko, ot = notebooks.execute([english, korean, other], ROOT)
+    assert notebooks.text_of(ko) == ["[markdown]", "한국어", *notebooks.text_of(en)[2:]]
+    assert notebooks.text_of(en)[-1] == "ran 1" and notebooks.text_of(ot)[-1] == "other"

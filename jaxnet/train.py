@@ -8,10 +8,10 @@ eagerly, the build, gathers and forward passes would compile dozens of one-opera
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import sys
 import time
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -44,7 +44,7 @@ def _build(build, lr: float, counts: tuple, options: tuple, dev, arrays: dict):
 _built = nnx.jit(_build, static_argnums=(0, 1, 2, 3, 4))
 
 
-@partial(jax.jit, static_argnums=(0, 1))
+@functools.partial(jax.jit, static_argnums=(0, 1))
 def _chunk(train, graphdef, state, x, y, idx):
     """One chunk of steps: the batches gathered from the rows on the device (or handed in whole: idx None),
     then the stage's own scan."""
@@ -59,12 +59,14 @@ def _forward(fn, graphdef, state, *args):
     return fn(nnx.merge(graphdef, state), *args)
 
 
-# A forward pass runs a few times a run, so on the CPU its compile time outweighs its speed: without LLVM's
-# optimisation passes and the fusion emitters XLA compiles it ~2x faster (measured: 2.1 -> 0.9 s for the digits
-# mlp's three); the same IEEE operations, but for the contraction of a*b+c into one FMA (an ulp).
-CPU_EVAL_OPTIONS = {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False}
-_APPLY = {"cpu": jax.jit(_forward, static_argnums=(0, 1), compiler_options=CPU_EVAL_OPTIONS)}
+# A forward pass runs a few times a run, so on the CPU its compile time outweighs its speed: compiled with the fast
+# options (jaxnet.compiling.FAST_CPU_OPTIONS, where this XLA has them).
 _apply_default = jax.jit(_forward, static_argnums=(0, 1))
+
+
+@functools.cache
+def _apply_on(platform: str):
+    return compiling.fast_jit(_forward, static_argnums=(0, 1)) if platform == "cpu" else _apply_default
 
 
 def _like(a, steps: int) -> jax.ShapeDtypeStruct:
@@ -90,7 +92,7 @@ class Backend:
         self.count = self._stack.enter_context(compiling.Count())
         self.dev = self._stack.enter_context(device.context(pick_device(cfg.device), cfg.dtype, cfg.precision))
         self.device = f"{self.dev.platform}:{self.dev.device_kind}"
-        self._apply = _APPLY.get(self.dev.platform, _apply_default)
+        self._apply = _apply_on(self.dev.platform)
         self.batch = cfg.batch_size or data.n
         batches.steps_per_epoch(data.n, self.batch)  # refuse a bad --batch-size before any work
         self.parallel = (parallel.DataParallel(self.dev.platform, self.batch, self.dev, cfg.batch_size is None)

@@ -11,7 +11,7 @@ import numpy as np
 import optax
 import torch
 
-from .fastjit import fast_jit
+from jaxnet.compiling import fast_jit
 from .horizon import displacement_errors, flat, stack, within_horizon
 from .losses import loss as translate_loss
 from .optimizers import optimizer as translate_optimizer

@@ -14,7 +14,7 @@ import optax
 from .cases import TRAJECTORY_TOL
 from .compare import float64, problem
 from .errors import UnsupportedError
-from .fastjit import fast_jit
+from jaxnet.compiling import fast_jit
 from .horizon import displacement_errors, flat, stack, within_horizon
 from .groups import NEUTRAL, settings
 from .optimizers import optimizer as translate_optimizer

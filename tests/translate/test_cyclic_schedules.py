@@ -8,7 +8,7 @@ import torch
 
 from equivalence.translate import UnsupportedError, optimizer
 from equivalence.translate.compare import float64, run_optimizer
-from equivalence.translate.fastjit import fast_jit
+from jaxnet.compiling import fast_jit
 from equivalence.translate.schedules import group_schedules
 
 optim = torch.optim

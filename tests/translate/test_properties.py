@@ -11,7 +11,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 
 from equivalence.translate.compare import float64, run_optimizer
-from equivalence.translate.fastjit import fast_jit
+from jaxnet.compiling import fast_jit
 from equivalence.translate.schedules import group_schedules
 from equivalence.translate.transforms import clip_grad_norm
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from equivalence.translate.compare import float64, run_optimizer
-from equivalence.translate.fastjit import fast_jit
+from jaxnet.compiling import fast_jit
 from equivalence.translate.schedules import group_schedules
 
 optim = torch.optim

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
-import sys
 import time
 
 import jax
@@ -177,7 +176,7 @@ class Backend:
 
     def _spec(self, a: np.ndarray, labels: bool = False) -> jax.ShapeDtypeStruct:
         """What _on_device(a) makes, without reading or moving the rows."""
-        where = jax.sharding.SingleDeviceSharding(self.dev)
+        where = jax.sharding.make_single_device_sharding(self.dev)
         return jax.ShapeDtypeStruct(a.shape, self._dtype(a, labels), sharding=where)
 
     def run_chunk(self, trainer, start: int, steps: int):
@@ -201,13 +200,3 @@ class Backend:
     def predict(self, trainer, x: np.ndarray) -> np.ndarray:
         graphdef, state = nnx.split(self._here(trainer))
         return np.asarray(self._apply(self.stage.predict, graphdef, state, self._on_device(x)))
-
-
-def main(argv: list[str] | None = None) -> int:
-    return traincli.main(traincli.parse(argv, "jax"), "jax", Backend)
-
-
-if __name__ == "__main__":  # `python -m jaxnet.train` (--compare runs it): the same process entry as jaxnet-train
-    from jaxnet import cli
-
-    sys.exit(cli.main())

@@ -83,7 +83,7 @@ def _edit_json(folder: Path, name: str, change) -> None:
 
 
 JSON_CHANGES = {
-    "a newer torch": ("tested-with", "env.json", lambda d: d.update(torch="9.9.9")),
+    "a newer torch": ("tested-with", "env.json", lambda d: d["lanes"]["pinned"].update(torch="9.9.9")),
     "a worse float64 gradient": ("equivalence", "equivalence.json",
                                  lambda d: next(r for r in d["float64"]["results"]
                                                 if r["quantity"] == "gradients").update(rel_err=3e-13)),
@@ -133,7 +133,48 @@ def test_env_names_the_installed_versions_of_every_package():
     env = readme.env()
     assert set(readme.PACKAGES) | {"python", "platform"} <= set(env)
     import torch
-    assert env["torch"] == torch.__version__
+    assert readme.same_version(env["torch"], torch.__version__)  # metadata says 2.13.0, torch 2.13.0+cu130
+
+
+@pytest.mark.parametrize("a, b, same", [("2.13.0", "2.13.0+cu130", True), ("2.13.0+cpu", "2.13.0+cu130", True),
+                                        ("2.13", "2.13.0", True), ("2.13.0", "2.13.1", False),
+                                        ("0.10.2", "0.10.2rc1", False)])
+def test_versions_compare_as_releases_not_as_strings(a, b, same):
+    assert readme.same_version(a, b) is same
+
+
+def _pins() -> dict[str, str]:
+    lines = (ROOT / ".ci" / "pinned.txt").read_text().splitlines()
+    return dict(line.split("==") for line in lines if line and not line.startswith("#"))
+
+
+def test_every_lower_bound_in_pyproject_is_the_version_the_pinned_lane_installs():
+    from packaging.requirements import Requirement
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = [Requirement(r) for r in meta["dependencies"] + meta["optional-dependencies"]["test"]]
+    pins = _pins()
+    for req in requirements:
+        lower = [spec.version for spec in req.specifier if spec.operator == ">="]
+        assert lower, f"{req}: no lower bound"
+        assert req.name in pins and readme.same_version(lower[0], pins[req.name]), (req, pins.get(req.name))
+
+
+def test_the_readme_names_the_pinned_lane_with_the_pinned_versions():
+    lanes = json.loads((ROOT / "docs" / "measured" / "env.json").read_text())["lanes"]
+    assert {"pinned", "newest"} <= set(lanes)
+    pins = _pins()
+    for package in readme.PACKAGES:
+        assert readme.same_version(lanes["pinned"][package], pins[package])
+    assert lanes["pinned"]["python"].startswith("3.11.") and lanes["newest"]["python"].startswith("3.12.")
+
+
+def test_the_tested_with_line_lists_each_lane_that_ran():
+    text = readme.render_env({"lanes": {"pinned": {"python": "3.11.7", "platform": "Linux x86_64",
+                                                   **dict.fromkeys(readme.PACKAGES, "1.0")},
+                                        "newest": {"python": "3.12.1", "platform": "Linux x86_64", "date": "2026-12-07",
+                                                   **dict.fromkeys(readme.PACKAGES, "2.0")}}})
+    assert "Python 3.11.7, jax 1.0" in text and "Python 3.12.1, jax 2.0" in text and "2026-12-07" in text
 
 
 @pytest.mark.parametrize("name", list(readme.SECTIONS))

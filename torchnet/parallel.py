@@ -76,7 +76,7 @@ def leave(code: int) -> int:
     machine) a still-joinable std::thread is destroyed: std::terminate, "terminate called without an active
     exception", SIGABRT, no Python frame. A finished rank has nothing left to finalize (every output file was written
     atomically and renamed), so it flushes its streams and leaves through os._exit, skipping that teardown.
-    Only the process entry points call this (`python -m torchnet.train`, `torchnet-train`, torchrun's
+    Only the process entry points call this (`python -m torchnet.cli`, `torchnet-train`, torchrun's
     ranks); `torchnet.cli.main([...])` called by a test returns normally.
     """
     if not _joined:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 
 import numpy as np
 import torch
@@ -12,7 +11,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from netdata import batches
 
-from training import shards, traincli
+from training import shards
 from training import config
 from training.config import RunConfig
 from training.rundata import Data
@@ -133,13 +132,3 @@ class Backend:
         with torch.no_grad():
             x = device.tensor(np.asarray(x), self.where).to(self.dtype)
             return device.numpy(self.stage.predict(self._here(trainer), x))
-
-
-def main(argv: list[str] | None = None) -> int:
-    return traincli.main(traincli.parse(argv, "torch"), "torch", Backend)
-
-
-if __name__ == "__main__":  # torchrun's `-m torchnet.train`: the same process entry as torchnet-train
-    from torchnet import cli
-
-    sys.exit(cli.main())

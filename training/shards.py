@@ -50,7 +50,7 @@ def launch(args, framework: str, environ=os.environ) -> Launch:
     if framework == "torch":  # torchrun (or any env:// launcher) says who this rank is
         if "WORLD_SIZE" not in environ or "RANK" not in environ:
             raise InputError("--data-parallel runs one torch process per device: start it with "
-                             "torchrun --nproc-per-node N -m torchnet.train --data-parallel ..., "
+                             "torchrun --nproc-per-node N -m torchnet.cli --data-parallel ..., "
                              "or give --coordinator, --num-processes and --process-id")
         return Launch(True, None, int(environ["WORLD_SIZE"]), int(environ["RANK"]),
                       int(environ.get("LOCAL_RANK", 0)))

@@ -204,7 +204,7 @@ def compare(args, metrics: dict, run: session.Run, framework: str) -> dict:
     other = OTHER[framework]
     folder = run.folder.with_name(run.folder.name + f"-{other}")
     flags = config_flags(run.config.to_json())
-    cmd = [sys.executable, "-m", f"{other}.train", *flags, f"--out={folder}", "--json"]
+    cmd = [sys.executable, "-m", f"{other}.cli", *flags, f"--out={folder}", "--json"]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise InputError(f"--compare: {other} failed: {done.stderr.strip().splitlines()[-1:]}")
@@ -284,13 +284,9 @@ def main(args, framework: str, make_backend: Callable, started: float | None = N
 
 
 def _summary(m: dict) -> None:
-    reached = (m["resumed_from_step"] or 0) + m["steps_this_run"]
-    v = m.get("validation")
-    # With validation the run's weights (and so its final loss) are the best step's, which an early stop leaves behind
-    when = (f"at step {v['best_step']}, the best of {reached} steps" if v and 0 <= v["best_step"] != reached
-            else f"after {reached} steps")
-    print(f"{m['framework']} {m['stage']}: loss {m['initial_loss']:.6g} -> {m['final_loss']:.6g} {when} "
+    print(f"{m['framework']} {m['stage']}: {loss_line(m)} "
           f"({m['steps_per_s'] or 0:,.0f} steps/s{_compiled(m)}) on {m['device']}")
+    v = m.get("validation")
     if v:
         stop = f"stopped at step {v['stopped_at_step']}" if v["stopped_at_step"] else "did not stop early"
         print(f"validation ({v['rows']} rows): {stop}; best step {v['best_step']}: loss {v['best_loss']:.4g}, "
@@ -302,6 +298,20 @@ def _summary(m: dict) -> None:
     if "compare" in m:
         print(verdict.line(m["compare"], m["dtype"], OTHER[m["framework"]].removesuffix("net")))
     print(f"run folder: {m['run_folder']}")
+
+
+def loss_line(m: dict) -> str:
+    """What the run's two training losses are: where it started (a resume: the step it resumed at) and the weights it
+    kept, which with validation are the best validation step's, not the last step's (so the loss may be higher)."""
+    start = m["resumed_from_step"] or 0
+    reached = start + m["steps_this_run"]
+    v = m.get("validation")
+    before = f"training loss {m['initial_loss']:.6g}" + (f" at step {start} (resumed)" if start else "")
+    if not (v and 0 <= v["best_step"] != reached):
+        return f"{before} -> {m['final_loss']:.6g} after {reached} steps"
+    when = "before this run resumed" if v["best_step"] < start else f"of {reached} steps"
+    return (f"{before} -> {m['final_loss']:.6g} at step {v['best_step']}, the weights kept "
+            f"(the best validation loss {when})")
 
 
 def _compiled(m: dict) -> str:

@@ -2,7 +2,7 @@
 
     python -m equivalence.docs.readme --check                 # exit 1 when a page and the JSON disagree
     python -m equivalence.docs.readme --write                 # rewrite the generated sections of every page
-    python -m equivalence.docs.readme --measure env           # docs/measured/env.json from the installed packages
+    python -m equivalence.docs.readme --measure env --lane pinned|newest  # env.json: the installed packages
     python -m equivalence.docs.readme --measure equivalence   # docs/measured/equivalence.json: `equivalence check --json`
 
 A section is `<!-- generated: NAME -->` ... `<!-- /generated: NAME -->`; what lies between is never typed.
@@ -12,6 +12,7 @@ The pages: README.md and docs/speed.md (whose full tables are equivalence/docs/s
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import math
 import platform
@@ -54,9 +55,24 @@ def _sci(x: float, digits: int = 1) -> str:
     return f"{mantissa}e{int(exp)}"
 
 
+LANES = {"pinned": "pinned: `.ci/pinned.txt`, the lower bounds", "newest": "the newest pip resolved on {date}"}
+
+
 def render_env(env: dict) -> str:
-    versions = ", ".join(f"{p} {env[p]}" for p in PACKAGES)
-    return f"Tested with Python {env['python']}, {versions} ({env['platform']}).\n"
+    """One line per CI lane (.ci/run) that ran: its Python and package versions."""
+    lines = []
+    for name, lane in env["lanes"].items():
+        versions = ", ".join(f"{p} {lane[p]}" for p in PACKAGES)
+        what = LANES.get(name, name).format(date=lane.get("date", "?"))
+        lines.append(f"- Python {lane['python']}, {versions} ({what}; {lane['platform']})")
+    return "Tested in CI with:\n\n" + "\n".join(lines) + "\n"
+
+
+def same_version(a: str, b: str) -> bool:
+    """Two version strings name the same release: a local build tag (2.13.0+cpu, +cu130) is not a difference."""
+    from packaging.version import Version
+
+    return Version(a).public == Version(b).public
 
 
 def render_equivalence(eq: dict) -> str:
@@ -230,6 +246,15 @@ def env() -> dict:
             **{p: metadata.version(p) for p in PACKAGES}}
 
 
+def env_record(measured: Path, lane: str) -> dict:
+    """docs/measured/env.json with one lane's entry replaced by the installed versions and today's date."""
+    path = measured / "env.json"
+    record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    lanes = record.get("lanes", {})
+    lanes[lane] = env() | {"date": datetime.date.today().isoformat()}
+    return {"lanes": {name: lanes[name] for name in sorted(lanes, key=lambda n: (n not in LANES, n))}}
+
+
 def measure_equivalence(steps: int | None = None) -> dict:
     """`equivalence check --json` once per dtype (both regimes, every stage, on the CPU)."""
     out = {}
@@ -260,13 +285,14 @@ def main(argv: list[str] | None = None) -> int:
     act.add_argument("--write", action="store_true", help="rewrite the generated sections from docs/measured/")
     act.add_argument("--measure", choices=("env", "equivalence"), help="write docs/measured/<name>.json")
     p.add_argument("--steps", type=int, help="--measure equivalence: training-run length (default: the check's)")
+    p.add_argument("--lane", default="pinned", help="--measure env: the CI lane these versions ran in (.ci/run)")
     p.add_argument("--readme", type=Path, action="append", help="a page to check or write (default: every page "
                    "with generated sections: " + ", ".join(str(page.relative_to(ROOT)) for page in PAGES) + ")")
     p.add_argument("--measured", type=Path, default=MEASURED)
     args = p.parse_args(argv)
     try:
         if args.measure:
-            data = env() if args.measure == "env" else measure_equivalence(args.steps)
+            data = env_record(args.measured, args.lane) if args.measure == "env" else measure_equivalence(args.steps)
             args.measured.mkdir(parents=True, exist_ok=True)
             write_json(args.measured / f"{args.measure}.json", data)
             print(f"wrote {args.measured / (args.measure + '.json')}; now run --write")

@@ -48,7 +48,7 @@ def jax_processes(flags: list[str], n: int = 2) -> list[subprocess.Popen]:
                    "--num-processes", str(n), "--process-id", str(i)]) for i in range(n)]
 
 
-def torchrun(flags: list[str], n: int = 2, module: str = "torchnet.train") -> list[subprocess.Popen]:
+def torchrun(flags: list[str], n: int = 2, module: str = "torchnet.cli") -> list[subprocess.Popen]:
     return [start([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(n), "--master-addr",
                    "127.0.0.1", "--master-port", str(free_port()), "-m", module, *flags, "--data-parallel"])]
 
@@ -56,7 +56,7 @@ def torchrun(flags: list[str], n: int = 2, module: str = "torchnet.train") -> li
 def torch_processes(flags: list[str], n: int = 2) -> list[subprocess.Popen]:
     """Ranks joined by --coordinator (tcp://) instead of torchrun's environment: no launcher process."""
     coordinator = f"127.0.0.1:{free_port()}"
-    return [start([sys.executable, "-m", "torchnet.train", *flags, "--data-parallel", "--coordinator", coordinator,
+    return [start([sys.executable, "-m", "torchnet.cli", *flags, "--data-parallel", "--coordinator", coordinator,
                    "--num-processes", str(n), "--process-id", str(i)]) for i in range(n)]
 
 

@@ -73,7 +73,7 @@ def test_stages_with_a_hand_written_summed_gradient_are_refused(capsys, tmp_path
 def test_torch_without_torchrun_or_coordinator_says_how_to_start_it(capsys, tmp_path, monkeypatch):
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     code, _, err = run(capsys, "torch", "--data-parallel", "--steps", "5", "--out", str(tmp_path / "run"))
-    assert code == 2 and "torchrun --nproc-per-node N -m torchnet.train --data-parallel" in err
+    assert code == 2 and "torchrun --nproc-per-node N -m torchnet.cli --data-parallel" in err
 
 
 @pytest.mark.parametrize("flags,message", [

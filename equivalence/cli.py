@@ -29,12 +29,6 @@ def _check(args) -> int:
     return 0 if all(r["passed"] for r in results) else 1
 
 
-def _docs(args) -> int:
-    from equivalence import docs
-
-    return docs.run(args.out, check_only=args.check)
-
-
 def parser() -> cli.Parser:
     from equivalence.stages import STAGES
 
@@ -57,12 +51,6 @@ def parser() -> cli.Parser:
     c.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     c.add_argument("--debug", action="store_true", help="show full tracebacks")
     c.set_defaults(func=_check)
-    d = sub.add_parser("docs", help="write the guides, chapters, notebooks and docs/img/ from the code, its output and a fresh check")
-    d.add_argument("--check", action="store_true",
-                   help="write nothing; exit 1 if the docs in --out (notebooks run afresh) differ from what the code generates")
-    d.add_argument("--out", default="docs", metavar="DIR", help="folder of the guides (default: docs)")
-    d.add_argument("--debug", action="store_true", help="show full tracebacks")
-    d.set_defaults(func=_docs)
     m = sub.add_parser("matrix", help="the torch -> Optax translation table, each row measured", add_help=False)
     m.set_defaults(func=None)
     o = sub.add_parser("port", help="check your own torch model against its Flax NNX twin, layer by layer",

@@ -6,6 +6,19 @@ import json
 import math
 
 
+def bucket(err: float) -> str:
+    """An error as the power of ten just above it: 3.2e-8 -> '< 1e-7'; exactly 0 -> '0'.
+
+    Raw errors differ in their last digits between CPUs (vector widths change summation order);
+    a power of ten is what the text can promise on every machine.
+    """
+    if err == 0:
+        return "0"
+    if not math.isfinite(err):
+        return "∞" if err > 0 else "NaN"
+    return f"< 1e{math.floor(math.log10(err)) + 1}"
+
+
 def as_json(results: list[dict], setup) -> str:
     def clean(v):  # JSON has no inf/nan: a missing or exploding value is reported as null
         return None if isinstance(v, float) and not math.isfinite(v) else v

@@ -1,20 +1,21 @@
-"""`equivalence docs`: the committed docs match the code, drift is caught, every stage is taught in both languages."""
+"""`python -m tools.docs`: the committed docs match the code, drift is caught, every stage is taught in both languages."""
 
 import re
 from pathlib import Path
 
 import pytest
 
-from equivalence import docs
 from equivalence.check import PAIRS, QUANTITIES
-from equivalence.cli import main
-from equivalence.docs import pages_en, pages_ko, text_en, text_ko
-from equivalence.docs.calls import CALLS, STAGE_PITFALLS
-from equivalence.docs.measured import bucket, same_line, same_output_line
-from equivalence.docs.render import anchor, key_pieces
-from equivalence.docs.runs import command
-from equivalence.docs.source import FRAMEWORKS, ROOT, read, stage_path, stage_source
+from equivalence.report import bucket
 from equivalence.stages import STAGES
+from tools import docs
+from tools.docs import pages_en, pages_ko, text_en, text_ko
+from tools.docs.__main__ import main
+from tools.docs.calls import CALLS, STAGE_PITFALLS
+from tools.docs.measured import same_line, same_output_line
+from tools.docs.render import anchor, key_pieces
+from tools.docs.runs import command
+from tools.docs.source import FRAMEWORKS, ROOT, read, stage_path, stage_source
 
 DOCS = ROOT / "docs"
 KOREAN_TERMS = ("순전파", "역전파", "손실 함수", "경사 하강법", "레이아웃", "배치", "트레이싱", "기울기")
@@ -47,7 +48,7 @@ def edit(path: str, old: str, new: str):
 @pytest.mark.slow  # 5000 steps x 6 stages x 2 dtypes: `--full` (the short suite checks the guides' code, not numbers)
 def test_every_stage_passes_the_lecture_run_and_the_committed_guides_match_it(capsys):
     """The one slow test: every stage x dtype at the lecture's 5000 steps, all 12 rows within tolerance
-    (float64 <= 1e-12, float32 <= 1e-5), then `equivalence docs --check` against those same numbers, the
+    (float64 <= 1e-12, float32 <= 1e-5), then `python -m tools.docs --check` against those same numbers, the
     programs' output, the pitfalls' costs and the notebooks run afresh."""
     from equivalence.stages import STAGES
 
@@ -58,7 +59,7 @@ def test_every_stage_passes_the_lecture_run_and_the_committed_guides_match_it(ca
             assert len(rows) == 12
             bad = [r for r in rows if not (r["passed"] and r["rel_err"] <= bound)]
             assert not bad, (dtype, stage, bad)
-    assert docs.check(DOCS, measured=measured) == 0, capsys.readouterr().out + "\nrun `equivalence docs` and commit docs/"
+    assert docs.check(DOCS, measured=measured) == 0, capsys.readouterr().out + "\nrun `python -m tools.docs` and commit docs/"
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,7 @@ def test_an_edited_stage_file_fails_the_check_and_says_where(generated, capsys, 
     assert "guide.md differs" in out and "guide.ko.md differs" in out
     assert f"{stage}.ipynb (its cells) differs" in out  # the notebook shows the same function
     assert new in out  # the first differing line, as generated
-    assert "run `equivalence docs" in out
+    assert "run `python -m tools.docs" in out
 
 
 def test_a_missing_guide_is_drift(tmp_path, capsys):
@@ -206,11 +207,11 @@ def test_the_chapters_show_what_their_examples_printed():
 
 def test_docs_command_rejects_bad_arguments(tmp_path):
     with pytest.raises(SystemExit) as bad:
-        main(["docs", "--no-such-flag"])
+        main(["--no-such-flag"])
     assert bad.value.code == 2
     a_file = tmp_path / "file.md"
     a_file.write_text("x")
-    assert main(["docs", "--check", "--out", str(a_file)]) == 2
+    assert main(["--check", "--out", str(a_file)]) == 2
 
 
 def test_the_readme_taste_points_at_both_guides():

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from equivalence.docs import readme
 from netdata import problems
+from tools.docs import readme
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = readme.README.read_text(encoding="utf-8")
@@ -35,7 +35,7 @@ def test_readme_is_at_most_150_lines():
 
 def test_every_generated_section_matches_its_json():
     assert "tested-with" in _names(TEXT)
-    assert readme.drift(TEXT) == [], "run `python -m equivalence.docs.readme --write` and commit README.md"
+    assert readme.drift(TEXT) == [], "run `python -m tools.docs.readme --write` and commit README.md"
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if (ROOT / p).exists()])

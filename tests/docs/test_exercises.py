@@ -2,8 +2,8 @@
 
 import pytest
 
-from equivalence.docs import exercises
 from equivalence.stages import STAGES
+from tools.docs import exercises
 
 FLOAT32 = 1e-5  # equivalence/tolerance.py's float32 tolerance
 

@@ -5,10 +5,10 @@ import time
 import nbformat
 import pytest
 
-from equivalence import docs
-from equivalence.docs import notebooks
-from equivalence.docs.source import ROOT
 from equivalence.stages import STAGES
+from tools import docs
+from tools.docs import notebooks
+from tools.docs.source import ROOT
 
 FOLDER = ROOT / "docs" / docs.NOTEBOOKS
 
@@ -30,7 +30,7 @@ def test_there_is_one_notebook_per_stage_and_language_with_its_outputs_stored():
 # notebook's `%reset -f` and every traced program start no longer re-scan the millions of objects jax and torch are
 # made of (the kernel: 15.8 -> 12.7 CPU-s). The notebooks still import what they use and start from `%reset -f`.
 WARM_UP = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-    "import gc, jax, optax, torch, flax.nnx, equivalence.stages, equivalence.docs.measured\ngc.collect()\ngc.freeze()")])
+    "import gc, jax, optax, torch, flax.nnx, equivalence.stages, tools.docs.measured\ngc.collect()\ngc.freeze()")])
 
 
 def test_every_notebook_executes_and_prints_its_stored_outputs(capsys):
@@ -43,7 +43,7 @@ def test_every_notebook_executes_and_prints_its_stored_outputs(capsys):
     for (name, old), new in zip(committed.items(), ran):
         assert not notebooks.errors_in(new), name
         diff = docs.first_difference(notebooks.text_of(old), notebooks.text_of(new))
-        assert diff is None, f"{name} line {diff}: run `equivalence docs` and commit docs/"
+        assert diff is None, f"{name} line {diff}: run `python -m tools.docs` and commit docs/"
     programs = {tuple(c.source for c in nb.cells if c.cell_type == "code") for nb in committed.values()}
     with capsys.disabled():
         print(f"\n{len(ran)} notebooks ({len(programs)} distinct programs run) checked in {took:.1f} s")

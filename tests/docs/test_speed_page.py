@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from equivalence.docs import readme, speedpage
+from tools.docs import readme, speedpage
 
 PAGE = readme.ROOT / "docs" / "speed.md"
 TEXT = PAGE.read_text(encoding="utf-8")
@@ -23,7 +23,7 @@ def _load(name: str) -> dict:
 
 def test_the_page_shows_every_table_and_each_matches_its_json():
     assert [m["name"] for m in readme.MARKER.finditer(TEXT)] == list(SECTIONS)
-    assert readme.drift(TEXT) == [], "run `python -m equivalence.docs.readme --write` and commit docs/speed.md"
+    assert readme.drift(TEXT) == [], "run `python -m tools.docs.readme --write` and commit docs/speed.md"
     assert readme.main(["--check"]) == 0  # the default pages: the README and this one
 
 

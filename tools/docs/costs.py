@@ -11,10 +11,10 @@ import optax
 import torch
 from flax import nnx
 
-from equivalence.docs.solutions import autograd, mlp, module, nn, optim
 from jaxnet import adam
 from netdata import init, problems
 from netdata.problems import BETAS, EPS
+from tools.docs.solutions import autograd, mlp, module, nn, optim
 
 
 def inplace() -> dict:

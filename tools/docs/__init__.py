@@ -1,4 +1,4 @@
-"""`equivalence docs`: the guide, its chapters and notebooks, generated from the tested code and its real output."""
+"""`python -m tools.docs`: the guide, its chapters and notebooks, generated from the tested code and its real output."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from equivalence.docs import notebooks, pages, pages_en, pages_ko, render, text_en, text_ko
-from equivalence.docs.measured import same_output_line, save_pictures
-from equivalence.docs.source import FRAMEWORKS, ROOT, Reader, StageSource, read, stage_source
-from equivalence.docs.taste import TASTE_END, TASTE_START, taste
+from tools.docs import notebooks, pages, pages_en, pages_ko, render, text_en, text_ko
+from tools.docs.measured import same_output_line, save_pictures
+from tools.docs.source import FRAMEWORKS, ROOT, Reader, StageSource, read, stage_source
+from tools.docs.taste import TASTE_END, TASTE_START, taste
 
 LANGS = {"en": (text_en, pages_en), "ko": (text_ko, pages_ko)}  # language -> (guide prose, chapters' prose)
 GUIDES = {"guide.md": "en", "guide.ko.md": "ko"}
@@ -30,8 +30,8 @@ def _stages(stages=None) -> tuple[str, ...]:
 
 def measure(stages: tuple[str, ...], keep_losses: bool = True) -> dict:
     """Everything the docs print that the code computes: the check, the programs' output, costs, answers."""
-    from equivalence.docs import basics, costs, exercises, runs
-    from equivalence.docs.measured import measure_all
+    from tools.docs import basics, costs, exercises, runs
+    from tools.docs.measured import measure_all
 
     return measure_all(stages, keep_losses=keep_losses) | {
         "runs": runs.run_all(stages), "costs": costs.measure_costs(), "basics": basics.run_all(),
@@ -54,8 +54,8 @@ def render_all(measured: dict, reader: Reader = read, stages: tuple[str, ...] | 
 
 def build_notebooks(measured: dict, reader: Reader = read, stages: tuple[str, ...] | None = None) -> dict[str, object]:
     """{notebooks/<name>: notebook without outputs}, one per stage and language."""
-    from equivalence.docs import exercises
     from equivalence.stages import TRAIN_LR
+    from tools.docs import exercises
 
     stages = _stages(stages)
     srcs = sources(stages, reader)
@@ -136,7 +136,7 @@ def check(out: Path, measured: dict | None = None, reader: Reader = read, stream
         drifted += [problem] if problem else []
     if drifted:
         print("\n".join(drifted), file=stream)
-        print(f"the docs are out of date: run `equivalence docs{_out_flag(out)}` and commit what it writes", file=stream)
+        print(f"the docs are out of date: run `python -m tools.docs{_out_flag(out)}` and commit what it writes", file=stream)
         return 1
     print(f"{len(files) + len(fresh_nbs)} files in {out}{' and README.md' if pasted else ''}: up to date with the code",
           file=stream)
@@ -176,7 +176,7 @@ def generate(out: Path, measured: dict | None = None, reader: Reader = read, pic
 
 
 def run(out: str, check_only: bool) -> int:
-    """The `equivalence docs` command: 0 written or up to date, 1 drift."""
+    """The `python -m tools.docs` command: 0 written or up to date, 1 drift."""
     from netdata.errors import InputError
 
     folder = Path(out)

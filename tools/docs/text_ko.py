@@ -1,12 +1,12 @@
 """한국어 안내서의 본문: 단계마다 핵심 개념, 다음에 해 볼 것, 그리고 생성된 부분을 둘러싼 문구."""
 
-from equivalence.docs.pages_ko import PITFALLS  # noqa: F401 - 안내서가 단계마다 함정의 제목으로 링크함
+from tools.docs.pages_ko import PITFALLS  # noqa: F401 - 안내서가 단계마다 함정의 제목으로 링크함
 
 TITLE = "PyTorch ⇄ JAX, 단계별로: 강의의 인공 신경망을 두 프레임워크로"
 
-GENERATED = ("이 문서는 `equivalence docs`가 `torchnet/`, `jaxnet/`의 코드, 프로그램의 실제 출력, 새로 돌린 "
-             "`equivalence check` 결과로 만든 것입니다. 직접 고치지 마세요. 코드(또는 `equivalence/docs/`)를 고친 뒤 "
-             "`equivalence docs`를 실행하면 되고, 둘이 어긋나 있으면 `equivalence docs --check`가 실패합니다. "
+GENERATED = ("이 문서는 `python -m tools.docs`가 `torchnet/`, `jaxnet/`의 코드, 프로그램의 실제 출력, 새로 돌린 "
+             "`equivalence check` 결과로 만든 것입니다. 직접 고치지 마세요. 코드(또는 `tools/docs/`)를 고친 뒤 "
+             "`python -m tools.docs`를 실행하면 되고, 둘이 어긋나 있으면 `python -m tools.docs --check`가 실패합니다. "
              "[English](guide.md)")
 
 INTRO = """\

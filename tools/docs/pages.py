@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from equivalence.docs.basics import EXAMPLES
-from equivalence.docs.calls import STAGE_PITFALLS
-from equivalence.docs.render import anchor, results
+from tools.docs.basics import EXAMPLES
+from tools.docs.calls import STAGE_PITFALLS
+from tools.docs.render import anchor, results
 
 
 def pitfalls(text: ModuleType, pages: ModuleType, lang: str, costs: dict, stages: list[str]) -> str:

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from equivalence.docs.source import FRAMEWORKS, ROOT
+from tools.docs.source import FRAMEWORKS, ROOT
 
 TIMEOUT_S = 900
 

@@ -1,12 +1,12 @@
 """The README's figures: each section between generated markers is rendered from a JSON file in docs/measured/.
 
-    python -m equivalence.docs.readme --check                 # exit 1 when a page and the JSON disagree
-    python -m equivalence.docs.readme --write                 # rewrite the generated sections of every page
-    python -m equivalence.docs.readme --measure env --lane pinned|newest  # env.json: the installed packages
-    python -m equivalence.docs.readme --measure equivalence   # docs/measured/equivalence.json: `equivalence check --json`
+    python -m tools.docs.readme --check                 # exit 1 when a page and the JSON disagree
+    python -m tools.docs.readme --write                 # rewrite the generated sections of every page
+    python -m tools.docs.readme --measure env --lane pinned|newest  # env.json: the installed packages
+    python -m tools.docs.readme --measure equivalence   # docs/measured/equivalence.json: `equivalence check --json`
 
 A section is `<!-- generated: NAME -->` ... `<!-- /generated: NAME -->`; what lies between is never typed.
-The pages: README.md and docs/speed.md (whose full tables are equivalence/docs/speedpage.py's).
+The pages: README.md and docs/speed.md (whose full tables are tools/docs/speedpage.py's).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import NamedTuple
 
-from equivalence.docs import speedpage
+from tools.docs import speedpage
 from training.runfolder import atomic_write_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,9 +195,9 @@ def _with_writer(source: str, render: Callable[[dict, str], str], writer: str) -
     return Section((source,), lambda data: render(data, writer), writer)
 
 SECTIONS = {
-    "tested-with": Section(("env.json",), render_env, "python -m equivalence.docs.readme --measure env"),
+    "tested-with": Section(("env.json",), render_env, "python -m tools.docs.readme --measure env"),
     "equivalence": Section(("equivalence.json",), render_equivalence,
-                           "python -m equivalence.docs.readme --measure equivalence"),
+                           "python -m tools.docs.readme --measure equivalence"),
     "speed": Section(("bench-seed.json", "bench-mlp.json"), render_speed, SPEED_WRITER, optional=("bench-mlp.json",)),
     "commands": Section(("bench-cli.json",), render_commands, COMMANDS_WRITER),
     "accuracy": Section(("defaults.json",), render_accuracy, ACCURACY_WRITER),
@@ -279,7 +279,7 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m equivalence.docs.readme", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m tools.docs.readme", description=__doc__.splitlines()[0])
     act = p.add_mutually_exclusive_group(required=True)
     act.add_argument("--check", action="store_true", help="exit 1 when a generated section differs from its JSON")
     act.add_argument("--write", action="store_true", help="rewrite the generated sections from docs/measured/")
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
                 for name in drift(text, args.measured):
                     stale += 1
                     print(f"{page}: section {name!r} differs from docs/measured: run "
-                          "`python -m equivalence.docs.readme --write`")
+                          "`python -m tools.docs.readme --write`")
                 continue
             new = update(text, args.measured)
             if new != text:

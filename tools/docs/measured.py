@@ -15,19 +15,6 @@ BUCKET = re.compile(r"< 1e(-?\d+)|(?<=\| )0(?= )")  # a bucket cell: "< 1e-7 ✓
 TOLERANCE_CELL = re.compile(r"\| 1e(-?\d+) \|$")  # a measured row ends with its tolerance
 
 
-def bucket(err: float) -> str:
-    """An error as the power of ten just above it: 3.2e-8 -> '< 1e-7'; exactly 0 -> '0'.
-
-    Raw errors differ in their last digits between CPUs (vector widths change summation order);
-    a power of ten is what the text can promise on every machine.
-    """
-    if err == 0:
-        return "0"
-    if not math.isfinite(err):
-        return "∞" if err > 0 else "NaN"
-    return f"< 1e{math.floor(math.log10(err)) + 1}"
-
-
 def power_of_ten(x: float) -> str:
     e = round(math.log10(x))
     return f"1e{e}" if math.isclose(x, 10.0 ** e) else f"{x:.0e}"

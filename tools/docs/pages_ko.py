@@ -1,20 +1,20 @@
 """한국어 함정 모음과 "PyTorch 사용자를 위한 JAX"의 본문. 숫자는 문서를 만들 때 잰 것입니다."""
 
-GENERATED = ("`equivalence docs`가 만든 문서입니다. 아래 코드는 이 문서를 만들 때 실제로 실행했고, 출력도 그때 "
+GENERATED = ("`python -m tools.docs`가 만든 문서입니다. 아래 코드는 이 문서를 만들 때 실제로 실행했고, 출력도 그때 "
              "받아 적었습니다. [English]({other})")
 
 PITFALLS_TITLE = "PyTorch와 JAX 사이의 함정"
 
 PITFALLS_INTRO = """\
 함정마다 한 번씩 설명하고, 그 함정에 빠졌을 때의 대가를 함께 적었습니다. 대가는 이 문서를 만들 때
-`equivalence/docs/costs.py`가 직접 잰 값입니다(몇 개는 `equivalence/docs/solutions/`의 연습 문제 풀이로
+`tools/docs/costs.py`가 직접 잰 값입니다(몇 개는 `tools/docs/solutions/`의 연습 문제 풀이로
 잽니다). [안내서](guide.ko.md)는 단계마다 처음 만나는 함정을 이 문서로 연결합니다."""
 
 BASICS_TITLE = "PyTorch 사용자를 위한 JAX"
 
 BASICS_INTRO = """\
 PyTorch에서는 겪어 보지 못한 다섯 가지 개념입니다. 개념마다 짧은 프로그램이 있고, 그 아래의 출력은 이 문서를
-만들 때 그 프로그램이 실제로 출력한 것입니다(`equivalence/docs/basics.py`). 파이썬 세션에 붙여 넣으면 직접
+만들 때 그 프로그램이 실제로 출력한 것입니다(`tools/docs/basics.py`). 파이썬 세션에 붙여 넣으면 직접
 실행해 볼 수 있습니다."""
 
 LABELS = {"measured": "측정 결과:", "met_in": "처음 만나는 단계:", "in_torch": "**PyTorch에서는:**",

@@ -34,7 +34,7 @@ print(f"PyTorch: loss {{torch_losses[0].item():.4f}} -> {{torch_losses[-1].item(
 print(f"JAX:     loss {{float(jax_losses[0]):.4f}} -> {{float(jax_losses[-1]):.4f}} after {{steps}} steps")'''
 
 COMPARE = '''\
-from equivalence.docs.measured import bucket  # an error as the power of ten above it: 3e-7 -> "< 1e-6"
+from equivalence.report import bucket  # an error as the power of ten above it: 3e-7 -> "< 1e-6"
 
 a, b = stage.torch.export(torch_trainer), stage.jax.export(jax_trainer)
 keys = [k for k in weights if k in a and np.issubdtype(a[k].dtype, np.floating)]

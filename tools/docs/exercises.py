@@ -5,12 +5,12 @@ from __future__ import annotations
 import importlib
 from typing import NamedTuple
 
-from equivalence.docs.source import Piece, Reader, function_source, read
+from tools.docs.source import Piece, Reader, function_source, read
 
 
 class Exercise(NamedTuple):
     stage: str
-    run: str  # the function of equivalence/docs/solutions/<stage>.py that answers it: () -> {name: value}
+    run: str  # the function of tools/docs/solutions/<stage>.py that answers it: () -> {name: value}
     shown: tuple[str, ...]  # the functions and classes the solution block shows, in order
     en: tuple[str, str]  # (title, task)
     ko: tuple[str, str]
@@ -98,7 +98,7 @@ def of_stage(stage: str) -> list[Exercise]:
 
 
 def solution_path(exercise: Exercise) -> str:
-    return f"equivalence/docs/solutions/{exercise.stage}.py"
+    return f"tools/docs/solutions/{exercise.stage}.py"
 
 
 def solution_code(exercise: Exercise, reader: Reader = read) -> list[Piece]:
@@ -107,7 +107,7 @@ def solution_code(exercise: Exercise, reader: Reader = read) -> list[Piece]:
 
 def run(exercise: Exercise) -> dict:
     """The solution's result, as the tests check it and the guide shows it."""
-    module = importlib.import_module(f"equivalence.docs.solutions.{exercise.stage}")
+    module = importlib.import_module(f"tools.docs.solutions.{exercise.stage}")
     return getattr(module, exercise.run)()
 
 

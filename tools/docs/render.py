@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from equivalence.docs import exercises
-from equivalence.docs.calls import CALLS, KEY, KO_CELLS, SHOWN_WITH, STAGE_PITFALLS
-from equivalence.docs.measured import bucket, picture_name, power_of_ten
-from equivalence.docs.runs import command
-from equivalence.docs.source import Piece, StageSource, function_source
+from equivalence.report import bucket
+from tools.docs import exercises
+from tools.docs.calls import CALLS, KEY, KO_CELLS, SHOWN_WITH, STAGE_PITFALLS
+from tools.docs.measured import picture_name, power_of_ten
+from tools.docs.runs import command
+from tools.docs.source import Piece, StageSource, function_source
 
 LINK_ROOT = ".."  # the guides live in docs/, one level below the checkout's root
 SIDES = ("torch", "jax")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from equivalence.docs.source import StageSource
+from tools.docs.source import StageSource
 
 SIDES = ("torch", "jax")
-TASTE_START, TASTE_END = "<!-- equivalence docs: taste -->", "<!-- /equivalence docs: taste -->"
+TASTE_START, TASTE_END = "<!-- tools/docs: taste -->", "<!-- /tools/docs: taste -->"
 TASTE = {"stage": "autograd", "torch": ("loss_fn", "train_step"), "jax": ("loss_fn", "train_step")}
 
 
@@ -28,8 +28,8 @@ def taste(sources: dict[str, dict[str, StageSource]]) -> str:
         "through every stage with the real code of `torchnet/<stage>.py` and `jaxnet/<stage>.py`, block by "
         "block (define the model, load the data, train, test), a table from each PyTorch call to its "
         "JAX / Flax / Optax counterpart, the pitfalls between them, and the measured equivalence with "
-        "pictures of both loss curves. `equivalence docs` writes them from the code and a fresh check; "
-        "the tests run `equivalence docs --check`, so they cannot drift from the code.",
+        "pictures of both loss curves. `python -m tools.docs` writes them from the code and a fresh check; "
+        "the tests run `python -m tools.docs --check`, so they cannot drift from the code.",
         "",
         f"A taste, the `{stage}` stage's training step (forward pass, loss, backward pass, gradient descent):",
         "",

@@ -1,0 +1,1 @@
+"""The checkout's own tools, never packaged: the docs generator (`python -m tools.docs`)."""

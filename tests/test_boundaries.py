@@ -1,4 +1,5 @@
-"""Import boundaries: netdata and training are NumPy only, torchnet never imports jax, jaxnet never imports torch."""
+"""Import boundaries: netdata and training are NumPy only, torchnet never imports jax, jaxnet never imports torch,
+and no shipped package imports what stays in the checkout (tools/, benchmarks/, tests/)."""
 
 import ast
 import pathlib
@@ -14,6 +15,8 @@ FORBIDDEN = {
     "torchnet": {"jax", "jaxlib", "flax", "optax"},
     "jaxnet": {"torch"},
 }
+SHIPPED = ("netdata", "training", "torchnet", "jaxnet", "equivalence")  # the wheel's packages (tests/test_wheel.py)
+CHECKOUT_ONLY = {"tools", "benchmarks", "tests"}  # not in the wheel: an import of them fails once installed
 
 
 def imported_roots(path: pathlib.Path) -> set[str]:
@@ -42,3 +45,10 @@ def test_importing_every_module_loads_no_forbidden_framework(package):
             f"print(sorted(set(sys.modules) & {FORBIDDEN[package]!r}))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", f"{package} loaded {out.stdout.strip()}"
+
+
+@pytest.mark.parametrize("package", SHIPPED)
+def test_shipped_packages_never_import_the_checkouts_tools(package):
+    for path in sorted((ROOT / package).rglob("*.py")):
+        bad = imported_roots(path) & CHECKOUT_ONLY
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}, which the wheel does not ship"

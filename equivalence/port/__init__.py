@@ -4,8 +4,12 @@ from .compare import assert_equivalent, compare
 from .copy import copy_weights, copy_weights_to_torch
 from .errors import PortError
 from .lint import Finding, lint
-from .report import Report
+from .match import Pair, Pairing
+from .match import pair_models as pairing
+from .report import Cause, Report, Row
 from .rules import RULES, Rule, channels_first, channels_last, identity, register
+from .weights import load
 
-__all__ = ["Finding", "PortError", "RULES", "Report", "Rule", "assert_equivalent", "channels_first",
-           "channels_last", "compare", "copy_weights", "copy_weights_to_torch", "identity", "lint", "register"]
+__all__ = ["Cause", "Finding", "Pair", "Pairing", "PortError", "RULES", "Report", "Row", "Rule", "assert_equivalent",
+           "channels_first", "channels_last", "compare", "copy_weights", "copy_weights_to_torch", "identity", "lint",
+           "load", "pairing", "register"]

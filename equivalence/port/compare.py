@@ -1,11 +1,10 @@
-"""Compare a torch model with its NNX twin on copies in one dtype: every leaf, the loss, each gradient, each step."""
+"""Compare a torch model with its NNX twin on copies in one dtype: each leaf and gap alone, the loss, gradients, steps."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
-import torch
 import torch.nn as nn
 from flax import nnx
 
@@ -14,10 +13,15 @@ from equivalence.translate import UnsupportedError
 from equivalence.translate import loss as translate_loss
 
 from . import nnx_side, torch_side
+from .calling import check_input, converted, kwargs_for
+from .copy import planned, write
 from .errors import PortError
 from .lint import lint
+from .local import Local
+from .match import Pairing, pair_models
 from .numerics import DTYPES, numerics
-from .report import Report, row
+from .report import Cause, Report, row
+from .weights import loaded_rows
 
 # An array smaller than this fraction of its quantity's norm (all gradients, or all displacements of one
 # step, together) is measured against that fraction: an exact zero, such as attention's key-bias gradient
@@ -26,18 +30,19 @@ from .report import Report, row
 NOISE_FLOOR = 1e-3
 
 
-def _validate(x, jax_x, target, loss, optimizer, steps, dtype) -> None:
+def _validate(x, jax_x, target, loss, optimizer, steps, dtype, weights) -> None:
     if dtype not in DTYPES:
         raise PortError(f"dtype={dtype!r}: use one of {', '.join(DTYPES)}.")
     for label, a in (("x", x), ("jax_x", jax_x), ("target", target)):
-        if a is not None and not isinstance(a, np.ndarray):
-            raise PortError(f"{label} is a {type(a).__name__}; pass a NumPy array (np.asarray(...)).")
+        check_input(label, a)
     if (loss is None) != (target is None):
         raise PortError("pass target and loss together (a torch loss module, e.g. nn.MSELoss()), or neither.")
     if optimizer is not None and loss is None:
         raise PortError("an optimizer needs target= and loss= to take steps.")
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise PortError(f"steps={steps!r}: give a whole number of at least 1.")
+    if weights not in ("copy", "loaded"):
+        raise PortError(f"weights={weights!r}: 'copy' (torch's weights into the twin) or 'loaded' (check the twin's).")
 
 
 def _refuse_dropout(t: nn.Module, n: nnx.Module) -> None:
@@ -53,108 +58,121 @@ def _refuse_dropout(t: nn.Module, n: nnx.Module) -> None:
                             "masks; set the rate to 0 for the check or use train=False.")
 
 
-def _inputs(a: np.ndarray | None, dtype: str):
-    if a is None:
-        return None, None
-    import jax.numpy as jnp
-
-    a = np.array(a, dtype=dtype) if np.issubdtype(a.dtype, np.floating) else np.array(a)
-    return torch.from_numpy(a), jnp.asarray(a)
+def _add(report: Report, r, kind: str, leaf: str, where: str, message: str) -> None:
+    report.rows.append(r)
+    if not r.passed and r.decides and not any(c.fails for c in report.causes if c.kind == kind):
+        report.causes.append(Cause(kind, leaf, r.rel_err, r.tol, message, where))
 
 
-def _forward_rows(report: Report, tr: dict, nr: dict) -> None:
-    tol, by_name = report.tol, {name: (x, y) for name, x, y in nr["calls"]}
-    prev = None
-    for c in tr["calls"]:
-        x, y = by_name.get(c.name, (None, None))
-        r = row("layer", c.name, c.output, y, tol)
-        report.rows.append(r)
-        if not r["passed"] and report.first_divergence is None:
-            x_ok = c.input is None or row("input", c.name, c.input, x, tol)["passed"]
-            report.first_divergence = c.name.split("#")[0]
-            report.entered = (f"in {c.name}" if x_ok else f"between {prev} and {c.name}" if prev else
-                              f"before {c.name} (check jax_x, or code before the first layer)")
-        prev = c.name
-    ty = np.moveaxis(tr["y"], 1, -1) if nr["move"] else tr["y"]
-    report.rows.append(row("output", "output", ty, nr["y"], tol))
-    if report.first_divergence is None and not report.rows[-1]["passed"]:
-        report.entered = f"after {prev} (code after the last layer)" if prev else "in the model's own code"
-
-
-def _state_rows(report: Report, quantity: str, torch_state: dict, nnx_state: dict, index=None) -> None:
-    for k, (name, a) in torch_state.items():
-        b = nnx_state.get(k)
-        r = row(quantity, name, a, None if b is None else (b if index is None else b[index]), report.tol)
-        report.rows.append(r)
-        if not r["passed"] and report.first_divergence is None:
+def _end_to_end(report: Report, tr, nr, tol: float, train: bool) -> None:
+    ty = np.moveaxis(tr.y, 1, -1) if nr.move else tr.y
+    free = {c.name: c for c in nr.calls}
+    for c in tr.calls:  # accumulated: where the whole model stands at each leaf (shown, not deciding)
+        report.rows.append(row("layer", c.name, c.output, getattr(free.get(c.name), "output", None), tol,
+                               decides=False))
+    local_cause = any(c.fails for c in report.causes)
+    r = row("output", "output", ty, nr.y, tol, decides=not local_cause)
+    _add(report, r, "output", "output", "in the model's output", "the output differs, and no layer or gap alone "
+         "explains it (a leaf not called on the NNX side? a table read directly?)")
+    if train:
+        for k, (name, a) in tr.state.items():
             leaf = name.split(":")[0]
-            report.first_divergence, report.entered = leaf, f"in {leaf}'s running statistics"
-
-
-def _grad_rows(report: Report, tr: dict, nr: dict) -> None:
-    report.rows.append(row("loss", "loss", tr["loss"], nr["loss"], report.tol))
-    total = float(np.sqrt(sum(np.sum(np.square(a)) for _, a in tr["grads"].values())))
-    for k, (name, a) in tr["grads"].items():
+            _add(report, row("state", name, a, nr.state.get(k), tol), "state", leaf, f"in {leaf}'s running statistics",
+                 "running statistics differ after the forward (momentum? unbiased variance?)")
+    if tr.loss is None or nr.loss is None:
+        return
+    _add(report, row("loss", "loss", tr.loss, nr.loss, tol, decides=not local_cause), "output", "loss", "in the loss",
+         "the loss differs")
+    total = float(np.sqrt(sum(np.sum(np.square(a)) for _, a in tr.grads.values())))
+    for k, (name, a) in tr.grads.items():
         scale = max(float(np.linalg.norm(a)), NOISE_FLOOR * total)
-        report.rows.append(row("grad", name, a, nr["grads"].get(k), report.tol, scale=scale))
-    bad = next((r for r in report.rows if r["quantity"] == "grad" and not r["passed"]), None)
-    if bad is not None and report.first_divergence is None:
-        report.first_divergence = bad["name"].split(":")[0]
-        report.entered = f"in the gradient of {report.first_divergence}"
-
-
-def _step_rows(report: Report, tr: dict, nr: dict, train: bool) -> None:
-    params, stats = nr["steps"]
-    for i, (tparams, tstats) in enumerate(tr["steps"]):
+        leaf = name.split(":")[0]
+        _add(report, row("grad", name, a, nr.grads.get(k), tol, scale=scale, decides=not local_cause), "grad", leaf,
+             f"in the gradient of {leaf}", "the gradient differs where the forward agrees (a stop_gradient, a "
+             "padding_idx, a custom backward)")
+    if nr.steps is None:
+        return
+    params, stats = nr.steps
+    for i, (tparams, tstats) in enumerate(tr.steps):
         q = f"step {i + 1}"
-        moved = {k: float(np.linalg.norm(a - tr["theta0"][k][1])) for k, (_, a) in tparams.items()}
+        moved = {k: float(np.linalg.norm(a - tr.theta0[k][1])) for k, (_, a) in tparams.items()}
         total = float(np.sqrt(sum(m * m for m in moved.values())))
         for k, (name, a) in tparams.items():
             b = params.get(k)
             scale = max(moved[k], NOISE_FLOOR * total)  # errors relative to what moved
-            report.rows.append(row(q, name, a, None if b is None else b[i], report.tol, scale=scale))
+            leaf = name.split(":")[0]
+            _add(report, row(q, name, a, None if b is None else b[i], tol, scale=scale, decides=not local_cause),
+                 "step", leaf, f"in optimizer step {i + 1} of {leaf}", "the optimizer step differs")
         if train:
-            _state_rows(report, q, tstats, stats, index=i)
-        if report.first_bad_step is None and any(not r["passed"] for r in report.rows if r["quantity"] == q):
+            for k, (name, a) in tstats.items():
+                b = stats.get(k)
+                leaf = name.split(":")[0]
+                _add(report, row(q, name, a, None if b is None else b[i], tol), "state", leaf,
+                     f"in {leaf}'s running statistics", "running statistics differ after a step")
+        if report.first_bad_step is None and any(not r.passed and r.decides for r in report.rows if r.quantity == q):
             report.first_bad_step = i + 1
 
 
-def compare(torch_module: nn.Module, nnx_module: nnx.Module, x: np.ndarray, *, jax_x: np.ndarray | None = None,
-            target: np.ndarray | None = None, loss: nn.Module | None = None, optimizer: Any = None, steps: int = 1,
-            dtype: str = "float64", train: bool = False, names: dict[str, str] | None = None) -> Report:
+def compare(torch_module: nn.Module, nnx_module: nnx.Module, x, *, jax_x=None, target: np.ndarray | None = None,
+            loss: nn.Module | None = None, optimizer: Any = None, steps: int = 1, dtype: str = "float64",
+            train: bool = False, names: dict[str, str] | None = None, rules: list | None = None,
+            output: str | Callable | None = None, torch_kwargs: dict | None = None, nnx_kwargs: dict | None = None,
+            weights: str = "copy") -> Report:
     """Compare a torch model with its NNX twin on copies; the caller's models and global flags are untouched.
 
-    ``x`` is the torch input, ``jax_x`` the NNX input when its layout differs (NHWC). Rows: every
-    matched leaf's output in call order (converted to the NNX layout), the final output; with ``target``
-    and ``loss`` the loss and every parameter's gradient; with ``optimizer`` the parameters after each of
-    ``steps`` updates, relative to their displacement. ``train=True`` uses batch statistics and also
-    compares BatchNorm running statistics.
+    ``x`` is the torch input (an array, token ids, or a dict of keyword inputs), ``jax_x`` the NNX
+    input when its layout differs (NHWC). Each NNX leaf runs on the torch leaf's recorded input and
+    passes torch's output on (teacher forcing), so every leaf's and every gap's own error is measured
+    alone; the causes are ranked. Beside them: the accumulated per-leaf outputs, the output (``output``:
+    a field name or a function), the loss and gradients (``target`` and ``loss``), and ``steps``
+    optimizer updates. ``weights='loaded'`` checks the twin's own weights instead of copying torch's.
     """
-    _validate(x, jax_x, target, loss, optimizer, steps, dtype)
-    report = Report(dtype=dtype, tol=TOLERANCES[dtype].rel, findings=lint(torch_module, nnx_module, names))
+    _validate(x, jax_x, target, loss, optimizer, steps, dtype, weights)
+    from .rules import scoped_rules
+
+    with scoped_rules(rules):
+        return _compare(torch_module, nnx_module, x, jax_x, target, loss, optimizer, steps, dtype, train, names,
+                        output, torch_kwargs, nnx_kwargs, weights)
+
+
+def _compare(torch_module, nnx_module, x, jax_x, target, loss, optimizer, steps, dtype, train, names, output,
+             torch_kwargs, nnx_kwargs, weights) -> Report:
+    tol = TOLERANCES[dtype].rel
     try:
         loss_fn = translate_loss(loss) if loss is not None else None
     except UnsupportedError as err:
         raise PortError(f"loss: {err}") from None
     with numerics(dtype):
-        tx, _ = _inputs(x, dtype)
-        _, jx = _inputs(x if jax_x is None else jax_x, dtype)
-        tt, jt = _inputs(target, dtype)
+        tx, _ = converted(x, dtype)
+        _, jx = converted(x if jax_x is None else jax_x, dtype)
+        tt, jt = converted(target, dtype)
         t = torch_side.fresh(torch_module, dtype, train)
-        n = nnx_side.prepare(t, nnx_module, dtype, train, names)
+        n = nnx_side.prepare(nnx_module, dtype, train)
+        pairing: Pairing = pair_models(t, n, names)
+        report = Report(dtype=dtype, tol=tol, findings=lint(t, n, names, pairing=pairing), pairing=str(pairing))
+        plan = planned(pairing) if weights == "copy" else None
+        if weights == "loaded":
+            report.rows += loaded_rows(pairing, tol)
+        else:
+            write(plan)
         if train:
             _refuse_dropout(t, n)
-        tr = torch_side.run(torch_module, n, names, dtype, train, tx, tt, loss, optimizer, steps)
-        nr = nnx_side.run(n, t, names, jx, jt, loss_fn, tr.get("tx"), steps, tuple(tr["y"].shape))
-    _forward_rows(report, tr, nr)
-    if nr["error"]:
-        report.errors.append(nr["error"])
-    if train:
-        _state_rows(report, "state", tr["state"], nr["state"])
-    if "loss" in nr:
-        _grad_rows(report, tr, nr)
-    if "steps" in nr:
-        _step_rows(report, tr, nr, train)
+        tr = torch_side.run(torch_module, t, pairing, dtype, tx, kwargs_for(torch_kwargs, dtype, 0), output, tt,
+                            loss, optimizer, steps)
+        forced = {c.name: (c.input, c.output) for c in tr.calls}
+        nr = nnx_side.run(n, pairing, dtype, jx, kwargs_for(nnx_kwargs, dtype, 1), output, jt, loss_fn, tr.tx, steps,
+                          tuple(tr.y.shape), forced)
+    local = Local(tr, nr, pairing, dtype, tol)
+    report.rows += local.rows
+    report.causes += local.ranked()
+    for r in report.rows:
+        if r.quantity == "weight" and not r.passed:
+            report.causes.insert(0, Cause("weight", r.name.split(":")[0], r.rel_err, tol,
+                                          r.note or "the loaded twin's tensor differs from torch's", f"in {r.name}"))
+    if nr.error:
+        report.errors.append(nr.error)
+    _end_to_end(report, tr, nr, local.internal_tolerance(), train)
+    report.causes += local.notes + [Cause("note", n_.split(":")[0], float("nan"), tol, n_, "") for n_ in pairing.notes]
     return report
 
 

@@ -1,4 +1,4 @@
-"""The built-in layer rules: Linear, convolutions, norms, Embedding, MultiheadAttention."""
+"""The built-in layer rules: Linear (plain or against einsum heads), convolutions, norms, Embedding, attention."""
 
 from __future__ import annotations
 
@@ -122,8 +122,9 @@ def _seq_first(y, m):
     return y if getattr(m, "batch_first", True) else np.swapaxes(y, 0, 1)
 
 
-def _first(out):
-    return out[0] if isinstance(out, tuple) else out
+def _norm_layout(y, m):
+    # HF ConvNeXt's LayerNorm(data_format="channels_first") normalises dim 1 of NCHW: NNX sees NHWC
+    return channels_last(y) if getattr(m, "data_format", None) == "channels_first" else y
 
 
 BUILTIN = [
@@ -134,13 +135,17 @@ BUILTIN = [
          _convT_to_nnx, _convT_to_torch, output=channels_last, input=channels_last),
     Rule("BatchNorm", (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d), (nnx.BatchNorm,), _bn_to_nnx, _bn_to_torch,
          output=channels_last, input=channels_last),
-    Rule("LayerNorm", (nn.LayerNorm,), (nnx.LayerNorm,), _affine_to_nnx, _affine_to_torch),
+    Rule("LayerNorm", (nn.LayerNorm,), (nnx.LayerNorm,), _affine_to_nnx, _affine_to_torch,
+         output=_norm_layout, input=_norm_layout),
     Rule("GroupNorm", (nn.GroupNorm,), (nnx.GroupNorm,), _affine_to_nnx, _affine_to_torch,
          output=channels_last, input=channels_last),
     Rule("RMSNorm", (nn.RMSNorm,), (nnx.RMSNorm,), _affine_to_nnx, _affine_to_torch),
     Rule("Embedding", (nn.Embedding,), (nnx.Embed,), _embed_to_nnx, _embed_to_torch),
     Rule("MultiheadAttention", (nn.MultiheadAttention,), (nnx.MultiHeadAttention,), _mha_to_nnx, _mha_to_torch,
-         output=_seq_first, input=_seq_first, pick=_first),
+         output=_seq_first, input=_seq_first),
+    # einsum heads: the same matrix with its output (q/k/v) or input (out projection) axes split per head
+    Rule("Linear (heads)", (nn.Linear,), (nnx.LinearGeneral, nnx.Einsum), _linear_to_nnx, _linear_to_torch,
+         reshape=True),
 ]
 for _rule in reversed(BUILTIN):
     register(_rule)

@@ -1,7 +1,9 @@
-"""The NNX half of a check: forward with every leaf recorded, loss, gradients and optimizer steps, in ONE jax.jit."""
+"""The NNX half of a check in ONE compiled program: a recorded forward, loss, gradients, steps, a teacher-forced pass."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import jax
@@ -10,13 +12,31 @@ import numpy as np
 import optax
 from flax import nnx
 
-from .capture import nnx_calls
-from .copy import copy_weights
-from .match import pairs
+from .calling import call, select
+from .capture import Call, LowSites, NnxRecorder
+from .errors import PortError
+from .match import Pairing
+from .precision import FORCED_SCOPE, nnx_sites
 
 
-def prepare(torch_copy, nnx_module: nnx.Module, dtype: str, train: bool, names) -> nnx.Module:
-    """A copy of the NNX model in `dtype`, in train or eval mode, holding the torch weights."""
+@dataclass
+class NnxRun:
+    y: np.ndarray | None
+    calls: list[Call]  # free run: each leaf on what the twin itself computed
+    forced: list[Call]  # teacher-forced: each leaf's input as received, its output on torch's input
+    forced_y: np.ndarray | None  # the output when every leaf hands torch's output on
+    state: dict[str, np.ndarray]
+    sites: LowSites
+    error: str | None = None
+    move: bool = False  # the twin's output is channels-last where torch's is channels-first
+    loss: np.ndarray | None = None
+    grads: dict[str, np.ndarray] | None = None
+    steps: tuple[dict, dict] | None = None  # step-stacked parameters and statistics
+    extra: dict = field(default_factory=dict)
+
+
+def prepare(nnx_module: nnx.Module, dtype: str, train: bool) -> nnx.Module:
+    """A copy of the NNX model in `dtype`, in train or eval mode."""
     n = nnx.clone(nnx_module)
     for _, v in nnx.iter_graph(n):
         value = v.get_value() if isinstance(v, nnx.Variable) else None
@@ -30,7 +50,6 @@ def prepare(torch_copy, nnx_module: nnx.Module, dtype: str, train: bool, names) 
                 if held is not None and jnp.issubdtype(held, jnp.floating):
                     setattr(v, attr, jnp.dtype(dtype))
     n.train() if train else n.eval()
-    copy_weights(torch_copy, n, names)
     return n
 
 
@@ -40,31 +59,45 @@ def flat(state) -> dict[str, np.ndarray]:
             for path, v in nnx.to_flat_state(state)}
 
 
-def run(n: nnx.Module, torch_copy, names, x, target, loss_fn, tx_opt: optax.GradientTransformation | None,
-        steps: int, torch_shape: tuple) -> dict:
-    """Forward (leaf inputs/outputs), loss, gradients and `steps` updates of the prepared copy `n`.
+def _failure(err: Exception, dtype: str) -> str:
+    text = " ".join(str(err).split())[:200]
+    if dtype == "float64" and re.search(r"int32|int64|uint|dtype", text):
+        raise PortError(f"the NNX model fails under JAX x64 (on only inside this float64 check): {type(err).__name__}: "
+                        f"{text[:160]}; likely int32 and int64 mixed (an index into dynamic_update_slice, a cache "
+                        "position): give such indices one dtype, or check with dtype='float32'.") from None
+    return f"the NNX model raised {type(err).__name__}: {text}"
 
-    One compiled program holds one forward and one backward: the leaves are recorded inside the
-    differentiated forward, and the first optimizer step's loss and gradients are the reported ones.
-    """
+
+def run(n: nnx.Module, pairing: Pairing, dtype: str, x, kwargs, output, target, loss_fn,
+        tx_opt: optax.GradientTransformation | None, steps: int, torch_shape: tuple,
+        forced: dict[str, tuple]) -> NnxRun:
+    """Forward (leaf inputs/outputs), loss, gradients, `steps` updates and the forced pass of the prepared copy."""
     graphdef, params, rest = nnx.split(n, nnx.Param, ...)
+    rec = NnxRecorder(pairing.pairs)
     info: dict[str, Any] = {"error": None, "move": False}
+    names = list(forced)
+
+    def outcome(m, key: str):
+        calls = rec.bind(m, None if key == "free" else dict(zip(names, info["forced_arrays"])))
+        try:
+            y = select(call(m, x, kwargs), output, "NNX")
+        except PortError:
+            raise
+        except Exception as err:  # a shape mismatch after a bad leaf: the recorded leaves still localise it
+            info["error"] = info["error"] or _failure(err, dtype)
+            y = None
+        done = [c for c in calls if c is not None]
+        info[key] = [Call(c.name, c.pair, None, None, c.inputs, c.note) for c in done]
+        return y, [(c.input, c.output) for c in done]
 
     def forward(params, rest):
         m = nnx.merge(graphdef, params, rest, copy=True)
-        calls: list = []
-        try:
-            with nnx_calls(pairs(torch_copy, m, names), calls):
-                y = m(x)
-        except Exception as err:  # a shape mismatch after a bad leaf: the recorded leaves still localise it
-            info["error"] = f"the NNX model raised {type(err).__name__}: {' '.join(str(err).split())[:200]}"
-            y = None
+        y, calls = outcome(m, "free")
         if y is not None:
             # channels-first in torch, channels-last in NNX: the loss sees torch's layout
             info["move"] = (len(torch_shape) > 2 and tuple(y.shape) != torch_shape
                             and tuple(y.shape) == (torch_shape[0], *torch_shape[2:], torch_shape[1]))
-        info["names"] = [c.name for c in calls]  # strings travel outside the traced values
-        seen = {"y": y, "calls": [(c.input, c.output) for c in calls], "state": nnx.state(m, nnx.BatchStat)}
+        seen = {"y": y, "calls": calls, "state": nnx.state(m, nnx.BatchStat)}
         return seen, nnx.split(m, nnx.Param, ...)[2]
 
     def loss_of(params, rest):
@@ -76,7 +109,7 @@ def run(n: nnx.Module, torch_copy, names, x, target, loss_fn, tx_opt: optax.Grad
 
     grad = jax.value_and_grad(loss_of, has_aux=True)
 
-    def program(params, rest):
+    def free(params, rest):
         if loss_fn is None:
             return forward(params, rest)[0]
         if tx_opt is None:
@@ -95,24 +128,43 @@ def run(n: nnx.Module, torch_copy, names, x, target, loss_fn, tx_opt: optax.Grad
         first = jax.tree.map(lambda a: a[0], seen)  # step 1 starts from the initial weights
         return {**first, "steps": after}
 
-    # forward only: eager, so repeated checks of similar models share XLA's per-operation cache
-    result = program(params, rest) if loss_fn is None else _compiled(program, params, rest)(params, rest)
-    calls = [(name, None if a is None else np.asarray(a), None if b is None else np.asarray(b))
-             for name, (a, b) in zip(info["names"], result["calls"])]
-    out = {"y": None if result["y"] is None else np.asarray(result["y"]), "calls": calls,
-           "state": flat(result["state"]), "error": info["error"], "move": info["move"]}
+    def program(params, rest, forced_arrays):
+        result = free(params, rest)
+        info["forced_arrays"] = forced_arrays
+        with jax.named_scope(FORCED_SCOPE):
+            m = nnx.merge(graphdef, params, rest, copy=True)
+            y, calls = outcome(m, "forced")
+        return {**result, "forced": {"y": y, "calls": calls}}
+
+    arrays = [forced[k] for k in names]
+    with rec.wrapped():
+        traced = jax.jit(program).trace(params, rest, arrays)
+    composite = {i for i, c in enumerate(info["forced"]) if pairing.pairs[c.pair].rule.composite}
+    sites = nnx_sites(traced.jaxpr.jaxpr, dtype, composite)
+    result = traced.lower().compile(COMPILER_OPTIONS)(params, rest, arrays)
+    return _collect(result, info, sites)
+
+
+def _np(a):
+    return None if a is None else np.asarray(a)
+
+
+def _calls(meta: list[Call], values) -> list[Call]:
+    return [Call(c.name, c.pair, _np(a), _np(b), c.inputs, c.note) for c, (a, b) in zip(meta, values)]
+
+
+def _collect(result: dict, info: dict, sites: LowSites) -> NnxRun:
+    forced = result["forced"]
+    out = NnxRun(_np(result["y"]), _calls(info["free"], result["calls"]), _calls(info["forced"], forced["calls"]),
+                 _np(forced["y"]), flat(result["state"]), sites, info["error"], info["move"])
     if "loss" in result and not info["error"]:
-        out["loss"], out["grads"] = np.asarray(result["loss"]), flat(result["grads"])
+        out.loss, out.grads = np.asarray(result["loss"]), flat(result["grads"])
     if "steps" in result and not info["error"]:
         ps, rs = result["steps"]
-        out["steps"] = (flat(ps), flat(rs))
+        out.steps = (flat(ps), flat(rs))
     return out
 
 
 # A check runs its program once: LLVM's optimisation passes would cost more than they save (seconds per
 # model on a loaded CPU). They do not change the arithmetic: XLA's CPU fast-math stays off either way.
 COMPILER_OPTIONS = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
-
-
-def _compiled(program, *args):
-    return jax.jit(program).lower(*args).compile(COMPILER_OPTIONS)

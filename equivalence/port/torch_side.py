@@ -1,8 +1,9 @@
-"""The torch half of a check: one forward with hooks, the loss and gradients, optimizer steps, each on a fresh copy."""
+"""The torch half of a check, on one copy: a recorded forward, the loss and gradients, then the optimizer steps."""
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -13,38 +14,33 @@ from flax import nnx
 from equivalence.translate import UnsupportedError
 from equivalence.translate import optimizer as translate_optimizer
 
-from .capture import torch_calls
+from .calling import call, select
+from .capture import Call, LowSites, TorchRecorder, to_numpy
+from .copy import in_nnx_layout
 from .errors import PortError
-from .match import Pair, pairs
-from .copy import nnx_variables, torch_arrays
+from .match import Pairing
 
 TORCH_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+Layout = dict[str, tuple[str, np.ndarray]]  # NNX key -> (row name, array)
+
+
+@dataclass
+class TorchRun:
+    y: np.ndarray
+    calls: list[Call]
+    sites: LowSites
+    state: Layout  # batch statistics after the forward
+    loss: np.ndarray | None = None
+    grads: Layout | None = None
+    theta0: Layout | None = None
+    steps: list[tuple[Layout, Layout]] = field(default_factory=list)  # (params, statistics) after each step
+    tx: Any = None  # the optimizer translated to Optax
 
 
 def fresh(torch_module: nn.Module, dtype: str, train: bool) -> nn.Module:
+    """The one copy a check works on, in its dtype and mode."""
     t = copy.deepcopy(torch_module).to(TORCH_DTYPES[dtype])
     return t.train(train)
-
-
-def key(pair: Pair, name: str) -> str:
-    """A variable's dotted path from the NNX root."""
-    return f"{pair.nnx_path}.{name}" if pair.nnx_path else name
-
-
-def in_nnx_layout(pairs_: list[Pair], arrays_of, kind) -> dict[str, tuple[str, np.ndarray]]:
-    """NNX key -> (row name 'torch.leaf:variable', array) for the variables of one kind (Param or BatchStat)."""
-    out = {}
-    for p in pairs_:
-        have = nnx_variables(p.nnx_module)
-        for k, a in p.rule.to_nnx(p.torch_module, arrays_of(p.torch_module)).items():
-            if isinstance(have.get(k), kind):
-                out[key(p, k)] = (f"{p.torch_name or '(root)'}:{k}", a)
-    return out
-
-
-def _grads(module: nn.Module) -> dict[str, np.ndarray]:
-    return {k: (v.grad if v.grad is not None else torch.zeros_like(v)).detach().numpy().copy()
-            for k, v in module.named_parameters()}
 
 
 def _rebuild(optimizer, original: nn.Module, twin: nn.Module):
@@ -61,41 +57,41 @@ def _rebuild(optimizer, original: nn.Module, twin: nn.Module):
     return type(optimizer)(groups, **optimizer.defaults)
 
 
-def run(torch_module: nn.Module, twin: nnx.Module, names, dtype: str, train: bool, x: torch.Tensor,
-        target: torch.Tensor | None, loss: nn.Module | None, optimizer: Any, steps: int) -> dict:
-    """Everything the torch model computes, already in the NNX layout; ``twin`` (a prepared NNX copy) names keys."""
-    out: dict[str, Any] = {}
-    t = fresh(torch_module, dtype, train)
-    pairs_ = pairs(t, twin, names)
-    calls: list = []
-    with torch.no_grad(), torch_calls(pairs_, calls):
-        out["y"] = t(x).detach().numpy().copy()
-    out["calls"] = calls
-    out["state"] = in_nnx_layout(pairs_, torch_arrays, nnx.BatchStat)
+def _output(t: nn.Module, x, kwargs, output) -> torch.Tensor:
+    y = select(call(t, x, kwargs), output, "torch")
+    if not isinstance(y, torch.Tensor):
+        raise PortError(f"the torch model's output is a {type(y).__name__}, not a tensor; pick one with "
+                        "output='field' or output=lambda out: ...")
+    return y
+
+
+def run(original: nn.Module, t: nn.Module, pairing: Pairing, dtype: str, x, kwargs, output, target,
+        loss: nn.Module | None, optimizer: Any, steps: int) -> TorchRun:
+    """Everything the copy ``t`` computes, in the NNX layout: one forward per step, the first one recorded."""
+    recorder = TorchRecorder(pairing.pairs, dtype)
+    theta0 = in_nnx_layout(pairing, nnx.Param) if optimizer is not None else None
+    with torch.set_grad_enabled(loss is not None), recorder.record():
+        y = _output(t, x, kwargs, output)
+    out = TorchRun(to_numpy(y), [c for c in recorder.calls if c is not None], recorder.sites,
+                   in_nnx_layout(pairing, nnx.BatchStat), theta0=theta0)
     if loss is None:
         return out
     with torch.enable_grad():
-        t = fresh(torch_module, dtype, train)
-        pairs_ = pairs(t, twin, names)
-        value = loss(t(x), target)
+        value = loss(y, target)
         value.backward()
-        out["loss"] = value.detach().numpy().copy()
-        out["grads"] = in_nnx_layout(pairs_, _grads, nnx.Param)
+        out.loss = to_numpy(value)
+        out.grads = in_nnx_layout(pairing, nnx.Param, grad=True)
         if optimizer is None:
             return out
-        t = fresh(torch_module, dtype, train)
-        pairs_ = pairs(t, twin, names)
-        opt = _rebuild(optimizer, torch_module, t)
+        opt = _rebuild(optimizer, original, t)
         try:  # translated while fresh: the Optax state starts from zero, like the rebuilt torch one
-            out["tx"] = translate_optimizer(opt)
+            out.tx = translate_optimizer(opt)
         except UnsupportedError as err:
             raise PortError(f"optimizer: {err}") from None
-        out["theta0"] = in_nnx_layout(pairs_, torch_arrays, nnx.Param)
-        out["steps"] = []
-        for _ in range(steps):
-            opt.zero_grad()
-            loss(t(x), target).backward()
+        for k in range(steps):
+            if k:  # step 1 uses the recorded forward's gradients
+                opt.zero_grad()
+                loss(_output(t, x, kwargs, output), target).backward()
             opt.step()
-            out["steps"].append((in_nnx_layout(pairs_, torch_arrays, nnx.Param),
-                                 in_nnx_layout(pairs_, torch_arrays, nnx.BatchStat)))
+            out.steps.append((in_nnx_layout(pairing, nnx.Param), in_nnx_layout(pairing, nnx.BatchStat)))
     return out

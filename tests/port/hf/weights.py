@@ -53,26 +53,21 @@ def copy_into(model: torch.nn.Module, twin: nnx.Module, table: dict[str, str], c
     local = {"bias": ["bias"], "weight": ["kernel", "embedding", "scale"], "running_mean": ["mean"],
              "running_var": ["var"]}
     for name, a in tensors.items():
-        for tpat, npat in table.items():
-            mod, _, leaf = name.rpartition(".")
-            m = _glob(tpat).match(name) or _glob(tpat).match(mod)
-            if not m:
-                continue
-            base = npat
-            for g in m.groups():
-                base = base.replace("*", g, 1)
-            whole = _glob(tpat).match(name) is not None
-            cands = [base] if whole else [f"{base}.{n}" for n in local.get(leaf, [leaf])]
-            path = next((c for c in cands if c in variables), None)
-            assert path is not None, f"{name} -> {cands}: no such twin variable"
-            is_conv1d = any(_glob(c).match(mod) for c in conv1d)
-            v = variables[path]
-            raw = v.get_raw_value()  # an array, or a ShapeDtypeStruct in a twin built by nnx.eval_shape
-            v.set_value(jnp.asarray(_layout(path, a, tuple(raw.shape), is_conv1d), dtype=raw.dtype))
-            filled.add(path)
-            break
-        else:
-            raise AssertionError(f"torch tensor {name} has no entry in the copy table")
+        mod, _, leaf = name.rpartition(".")
+        # a key naming the tensor itself wins over one naming its module
+        hits = [(m, npat, True) for tpat, npat in table.items() if (m := _glob(tpat).match(name))]
+        hits += [(m, npat, False) for tpat, npat in table.items() if (m := _glob(tpat).match(mod))]
+        assert hits, f"torch tensor {name} has no entry in the copy table"
+        match, base, whole = hits[0]
+        for g in match.groups():
+            base = base.replace("*", g, 1)
+        cands = [base] if whole else [f"{base}.{n}" for n in local.get(leaf, [leaf])]
+        path = next((c for c in cands if c in variables), None)
+        assert path is not None, f"{name} -> {cands}: no such twin variable"
+        v, raw = variables[path], variables[path].get_raw_value()  # raw: an array, or eval_shape's ShapeDtypeStruct
+        conv = any(_glob(c).match(mod) for c in conv1d)
+        v.set_value(jnp.asarray(_layout(path, a, tuple(raw.shape), conv), dtype=raw.dtype))
+        filled.add(path)
     missing = sorted(set(variables) - filled)
     assert not missing, f"twin variables not filled: {missing}"
 

@@ -9,15 +9,15 @@ from equivalence.check import PAIRS, QUANTITIES
 from equivalence.report import bucket
 from equivalence.stages import STAGES
 from tools import docs
-from tools.docs import pages_en, pages_ko, text_en, text_ko
 from tools.docs.__main__ import main
-from tools.docs.calls import CALLS, STAGE_PITFALLS
+from tools.docs.per_stage import STAGE_PITFALLS
 from tools.docs.measured import same_line, same_output_line
 from tools.docs.render import anchor, key_pieces
 from tools.docs.runs import command
 from tools.docs.source import FRAMEWORKS, ROOT, read, stage_path, stage_source
 
 DOCS = ROOT / "docs"
+(text_en, pages_en), (text_ko, pages_ko) = docs.LANGS["en"], docs.LANGS["ko"]  # the templates' prose
 KOREAN_TERMS = ("순전파", "역전파", "손실 함수", "경사 하강법", "레이아웃", "배치", "트레이싱", "기울기")
 LITERAL = ("곁들인", "잎마다", "요란하게", "가중치 배치", "추적")  # literal translations, and the old double meanings
 
@@ -185,7 +185,7 @@ def test_both_languages_cover_every_stage_pitfall_and_label():
         assert {k for keys in STAGE_PITFALLS.values() for k in keys} <= set(pages.PITFALLS)
         assert text_en.LABELS.keys() == text.LABELS.keys() and text_en.NOTEBOOK.keys() == text.NOTEBOOK.keys()
         assert pages_en.PITFALLS.keys() == pages.PITFALLS.keys() and pages_en.BASICS.keys() == pages.BASICS.keys()
-    assert set(STAGES) <= set(CALLS)
+        assert set(STAGES) <= set(text.CALLS)
 
 
 def test_every_measured_name_on_the_pitfalls_page_has_its_korean_name():

@@ -54,4 +54,4 @@ def test_every_stage_of_the_lecture_has_two_or_three_exercises_with_code_shown()
         for exercise in found:
             assert exercise.run in EXPECTED
             assert all(p.code.strip() for p in exercises.solution_code(exercise))
-            assert all(text.strip() for text in (*exercise.en, *exercise.ko))
+            assert all(text.strip() for text in (*exercise.words("en"), *exercise.words("ko")))

@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from tools.docs import notebooks, pages, pages_en, pages_ko, render, text_en, text_ko
+from tools.docs import notebooks, pages, prose, render
 from tools.docs.measured import same_output_line, save_pictures
 from tools.docs.source import FRAMEWORKS, ROOT, Reader, StageSource, read, stage_source
 from tools.docs.taste import TASTE_END, TASTE_START, taste
 
-LANGS = {"en": (text_en, pages_en), "ko": (text_ko, pages_ko)}  # language -> (guide prose, chapters' prose)
+LANGS = {lang: (prose.guide(lang), prose.pages(lang)) for lang in prose.LANGS}  # -> (guide prose, chapters' prose)
 GUIDES = {"guide.md": "en", "guide.ko.md": "ko"}
 TASTE = "README-taste.md"  # the README's section, kept in sync wherever it is pasted between its markers
 NOTEBOOKS = "notebooks"  # docs/notebooks/<stage>.ipynb and <stage>.ko.ipynb
@@ -66,7 +66,7 @@ def build_notebooks(measured: dict, reader: Reader = read, stages: tuple[str, ..
         for lang, (text, _) in LANGS.items():
             code = [f"**{text.LABELS[s]}** · `{srcs[stage][s].path}`\n\n```python\n{row[s].code}\n```"
                     for row in rows for s in render.SIDES if row[s]]
-            tasks = [render.task_line(i, *getattr(e, lang)) for i, e in enumerate(exercises.of_stage(stage), 1)]
+            tasks = [render.task_line(i, *e.words(lang)) for i, e in enumerate(exercises.of_stage(stage), 1)]
             output = runs.get("jax") or text.LABELS["not_run"] + "\n"
             nb = notebooks.build(stage, lang, text, number, TRAIN_LR.get(stage, 1e-2), "\n\n".join(code), tasks, output)
             out[f"{NOTEBOOKS}/{notebooks.notebook_name(stage, lang)}"] = nb

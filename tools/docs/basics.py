@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 
 class Example(NamedTuple):
-    key: str  # its prose, in pages_en / pages_ko: BASICS[key] = (title, text, the PyTorch habit it replaces)
+    key: str  # its prose: BASICS[key] and HABITS[key] (the PyTorch habit) of templates/pages.<lang>.md
     code: str
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from types import ModuleType
+from types import SimpleNamespace as Prose
 
 NOTEBOOK_STEPS = 20  # enough to see both losses fall together; every notebook runs in seconds on a CPU
 TIMEOUT_S = 300
@@ -47,7 +47,7 @@ def notebook_name(stage: str, lang: str) -> str:
     return f"{stage}.ipynb" if lang == "en" else f"{stage}.{lang}.ipynb"
 
 
-def build(stage: str, lang: str, text: ModuleType, number: int, lr: float, side_by_side: str, exercises: list[str],
+def build(stage: str, lang: str, text: Prose, number: int, lr: float, side_by_side: str, exercises: list[str],
           run_output: str):
     """One stage's notebook, without outputs: Markdown from the guide's prose, code that trains both frameworks."""
     import nbformat

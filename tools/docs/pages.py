@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from types import ModuleType
+from types import SimpleNamespace as Prose
 
 from tools.docs.basics import EXAMPLES
-from tools.docs.calls import STAGE_PITFALLS
+from tools.docs.per_stage import STAGE_PITFALLS
 from tools.docs.render import anchor, results
 
 
-def pitfalls(text: ModuleType, pages: ModuleType, lang: str, costs: dict, stages: list[str]) -> str:
+def pitfalls(text: Prose, pages: Prose, lang: str, costs: dict, stages: list[str]) -> str:
     suffix = "" if lang == "en" else f".{lang}"
     other = "pitfalls.ko.md" if lang == "en" else "pitfalls.md"
     out = [f"# {pages.PITFALLS_TITLE}", "", f"> {pages.GENERATED.format(other=other)}", "", pages.PITFALLS_INTRO, ""]
@@ -27,7 +27,7 @@ def pitfalls(text: ModuleType, pages: ModuleType, lang: str, costs: dict, stages
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def basics(pages: ModuleType, outputs: dict[str, str], lang: str = "en") -> str:
+def basics(pages: Prose, outputs: dict[str, str], lang: str = "en") -> str:
     other = "jax-for-torch-users.ko.md" if lang == "en" else "jax-for-torch-users.md"
     out = [f"# {pages.BASICS_TITLE}", "", f"> {pages.GENERATED.format(other=other)}", "", pages.BASICS_INTRO, ""]
     for ex in EXAMPLES:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from types import ModuleType
+from types import SimpleNamespace as Prose
 
 from equivalence.report import bucket
 from tools.docs import exercises
-from tools.docs.calls import CALLS, KEY, KO_CELLS, SHOWN_WITH, STAGE_PITFALLS
 from tools.docs.measured import picture_name, power_of_ten
+from tools.docs.per_stage import KEY, SHOWN_WITH, STAGE_PITFALLS
 from tools.docs.runs import command
 from tools.docs.source import Piece, StageSource, function_source
 
@@ -61,7 +61,7 @@ def differing(code: str, other: str, same: str) -> str:
     return "\n".join(out)
 
 
-def side_by_side(text: ModuleType, srcs: dict[str, StageSource], rows: list[dict]) -> list[str]:
+def side_by_side(text: Prose, srcs: dict[str, StageSource], rows: list[dict]) -> list[str]:
     head = "".join(f"<th>{text.LABELS[s]} · <code>{srcs[s].path}</code></th>" for s in SIDES)
     out = ["<table>", f"<tr>{head}</tr>"]
     for row in rows:
@@ -75,16 +75,13 @@ def side_by_side(text: ModuleType, srcs: dict[str, StageSource], rows: list[dict
     return out + ["</table>", ""]
 
 
-def _calls(text: ModuleType, stage: str, lang: str) -> list[str]:
-    rows = CALLS.get(stage, [])
-    if not rows:
-        return []
-    cell = (lambda c: KO_CELLS.get(c, c)) if lang == "ko" else (lambda c: c)
-    out = [f"| {text.LABELS['torch']} | {text.LABELS['jax']} | {text.LABELS['why']} |", "|---|---|---|"]
-    return out + [f"| {cell(c.torch)} | {cell(c.jax)} | {getattr(c, lang)} |" for c in rows] + [""]
+def _calls(text: Prose, stage: str) -> list[str]:
+    """The stage's table of new calls, as its template writes it."""
+    table = text.CALLS.get(stage)
+    return [table, ""] if table else []
 
 
-def _rest(text: ModuleType, srcs: dict[str, StageSource], shown: set[str]) -> list[str]:
+def _rest(text: Prose, srcs: dict[str, StageSource], shown: set[str]) -> list[str]:
     out = [f"<details><summary>{text.LABELS['rest']}</summary>", ""]
     for s in SIDES:
         pieces = [p for name, b in srcs[s].blocks.items() if name not in ("imports", "data") for p in b
@@ -93,7 +90,7 @@ def _rest(text: ModuleType, srcs: dict[str, StageSource], shown: set[str]) -> li
     return out + ["", "</details>", ""]
 
 
-def _run(text: ModuleType, stage: str, runs: dict) -> list[str]:
+def _run(text: Prose, stage: str, runs: dict) -> list[str]:
     out = [f"### {text.LABELS['run']}", "", "```bash", *(command(s, stage) for s in SIDES), "```", ""]
     got = runs.get(stage)
     if not got:
@@ -109,13 +106,13 @@ def task_line(number: int, title: str, task: str) -> str:
     return f"{number}. **{title}{'' if title.endswith(('?', '!')) else '.'}** {task}"
 
 
-def _exercises(text: ModuleType, stage: str, lang: str, answers: dict) -> list[str]:
+def _exercises(text: Prose, stage: str, lang: str, answers: dict) -> list[str]:
     found = exercises.of_stage(stage)
     if not found:
         return []
     out = [f'<a id="exercises-{stage}"></a>', "", f"### {text.LABELS['exercises']}", ""]
     for i, ex in enumerate(found, 1):
-        title, task = getattr(ex, lang)
+        title, task = ex.words(lang)
         out += [task_line(i, title, task), "", f"   <details><summary>{text.LABELS['solution']}</summary>", ""]
         pieces = exercises.solution_code(ex)
         out += ["   " + text.LABELS["solution_in"].format(path=exercises.solution_path(ex),
@@ -138,7 +135,7 @@ def _stage(text, lang, number, stage, srcs, measured) -> list[str]:
     if extra:
         out += [text.LABELS["also"].format(links=", ".join(link(p) for p in extra)), "",
                 "```python", "\n\n".join(p.code for p in extra), "```", ""]
-    out += _calls(text, stage, lang)
+    out += _calls(text, stage)
     out += _rest(text, srcs, {p.name for row in rows for p in row.values() if p})
     out += _run(text, stage, measured.get("runs", {}))
     if stage in measured.get("results", {}).get("float32", {}):
@@ -154,7 +151,7 @@ def _stage(text, lang, number, stage, srcs, measured) -> list[str]:
     return out + ([f"### {text.LABELS['next']}", "", nxt, ""] if nxt else [])
 
 
-def _summary(text: ModuleType, measured: dict, stages: list[str]) -> list[str]:
+def _summary(text: Prose, measured: dict, stages: list[str]) -> list[str]:
     """One row per stage and dtype: the worst of the three pairs for each quantity, then the tolerance."""
     results_ = measured.get("results", {})
     quantities = list(dict.fromkeys(r["quantity"] for by in results_.values() for rows in by.values() for r in rows))
@@ -176,7 +173,7 @@ def _summary(text: ModuleType, measured: dict, stages: list[str]) -> list[str]:
     return out + [""]
 
 
-def guide(text: ModuleType, lang: str, sources: dict[str, dict[str, StageSource]], measured: dict,
+def guide(text: Prose, lang: str, sources: dict[str, dict[str, StageSource]], measured: dict,
           tolerances: dict) -> str:
     """The whole guide in one language; `sources[stage][side]`: the code shown."""
     stages = list(sources)

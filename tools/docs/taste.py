@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tools.docs import prose
 from tools.docs.source import StageSource
 
 SIDES = ("torch", "jax")
@@ -22,16 +23,7 @@ def taste(sources: dict[str, dict[str, StageSource]]) -> str:
                      for s, label in zip(SIDES, ("PyTorch", "JAX")))
     return "\n".join([
         TASTE_START,
-        "## Learn one framework from the other",
-        "",
-        "[`docs/guide.md`](docs/guide.md) (English) and [`docs/guide.ko.md`](docs/guide.ko.md) (한국어) walk "
-        "through every stage with the real code of `torchnet/<stage>.py` and `jaxnet/<stage>.py`, block by "
-        "block (define the model, load the data, train, test), a table from each PyTorch call to its "
-        "JAX / Flax / Optax counterpart, the pitfalls between them, and the measured equivalence with "
-        "pictures of both loss curves. `python -m tools.docs` writes them from the code and a fresh check; "
-        "the tests run `python -m tools.docs --check`, so they cannot drift from the code.",
-        "",
-        f"A taste, the `{stage}` stage's training step (forward pass, loss, backward pass, gradient descent):",
+        prose.read("taste.en.md")["TASTE"].format(stage=stage),
         "",
         f"<table>\n<tr>{header}</tr>",
         *cells,

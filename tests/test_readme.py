@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from netdata import problems
-from tools.docs import readme
+from tools.docs import readme, record
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = readme.README.read_text(encoding="utf-8")
@@ -130,17 +130,17 @@ def test_a_missing_json_exits_2_naming_the_command_that_writes_it(copy, capsys):
 
 
 def test_env_names_the_installed_versions_of_every_package():
-    env = readme.env()
+    env = record.env()
     assert set(readme.PACKAGES) | {"python", "platform"} <= set(env)
     import torch
-    assert readme.same_version(env["torch"], torch.__version__)  # metadata says 2.13.0, torch 2.13.0+cu130
+    assert record.same_version(env["torch"], torch.__version__)  # metadata says 2.13.0, torch 2.13.0+cu130
 
 
 @pytest.mark.parametrize("a, b, same", [("2.13.0", "2.13.0+cu130", True), ("2.13.0+cpu", "2.13.0+cu130", True),
                                         ("2.13", "2.13.0", True), ("2.13.0", "2.13.1", False),
                                         ("0.10.2", "0.10.2rc1", False)])
 def test_versions_compare_as_releases_not_as_strings(a, b, same):
-    assert readme.same_version(a, b) is same
+    assert record.same_version(a, b) is same
 
 
 def _pins() -> dict[str, str]:
@@ -157,7 +157,7 @@ def test_every_lower_bound_in_pyproject_is_the_version_the_pinned_lane_installs(
     for req in requirements:
         lower = [spec.version for spec in req.specifier if spec.operator == ">="]
         assert lower, f"{req}: no lower bound"
-        assert req.name in pins and readme.same_version(lower[0], pins[req.name]), (req, pins.get(req.name))
+        assert req.name in pins and record.same_version(lower[0], pins[req.name]), (req, pins.get(req.name))
 
 
 def test_the_readme_names_the_pinned_lane_with_the_pinned_versions():
@@ -165,7 +165,7 @@ def test_the_readme_names_the_pinned_lane_with_the_pinned_versions():
     assert {"pinned", "newest"} <= set(lanes)
     pins = _pins()
     for package in readme.PACKAGES:
-        assert readme.same_version(lanes["pinned"][package], pins[package])
+        assert record.same_version(lanes["pinned"][package], pins[package])
     assert lanes["pinned"]["python"].startswith("3.11.") and lanes["newest"]["python"].startswith("3.12.")
 
 

@@ -12,30 +12,25 @@ The pages: README.md and docs/speed.md (whose full tables are tools/docs/speedpa
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import math
-import platform
 import re
-import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import NamedTuple
 
-from tools.docs import speedpage
+from tools.docs import record, speedpage
+from tools.docs.record import DTYPES, PACKAGES
+from tools.docs.source import ROOT
 from training.runfolder import atomic_write_bytes
 
-ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 PAGES = (README, ROOT / "docs" / "speed.md")  # every page with generated sections
 MEASURED = ROOT / "docs" / "measured"
 MARKER = re.compile(r"<!-- generated: (?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /generated: (?P=name) -->", re.S)
-PACKAGES = ("jax", "flax", "optax", "torch", "numpy")  # the "tested with" line, in this order
 QUANTITIES = ("predictions", "gradients", "update", "trajectory")
-DTYPES = ("float64", "float32")
 
 
 class MissingMeasurement(Exception):
@@ -66,13 +61,6 @@ def render_env(env: dict) -> str:
         what = LANES.get(name, name).format(date=lane.get("date", "?"))
         lines.append(f"- Python {lane['python']}, {versions} ({what}; {lane['platform']})")
     return "Tested in CI with:\n\n" + "\n".join(lines) + "\n"
-
-
-def same_version(a: str, b: str) -> bool:
-    """Two version strings name the same release: a local build tag (2.13.0+cpu, +cu130) is not a difference."""
-    from packaging.version import Version
-
-    return Version(a).public == Version(b).public
 
 
 def render_equivalence(eq: dict) -> str:
@@ -240,44 +228,6 @@ def drift(text: str, measured: Path = MEASURED) -> list[str]:
     return [m["name"] for m in MARKER.finditer(text) if m["body"] != render(m["name"], measured)]
 
 
-def env() -> dict:
-    """The installed versions the README's "tested with" line names."""
-    return {"python": platform.python_version(), "platform": f"{platform.system()} {platform.machine()}",
-            **{p: metadata.version(p) for p in PACKAGES}}
-
-
-def env_record(measured: Path, lane: str) -> dict:
-    """docs/measured/env.json with one lane's entry replaced by the installed versions and today's date."""
-    path = measured / "env.json"
-    record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    lanes = record.get("lanes", {})
-    lanes[lane] = env() | {"date": datetime.date.today().isoformat()}
-    return {"lanes": {name: lanes[name] for name in sorted(lanes, key=lambda n: (n not in LANES, n))}}
-
-
-def measure_equivalence(steps: int | None = None) -> dict:
-    """`equivalence check --json` once per dtype (both regimes, every stage, on the CPU)."""
-    out = {}
-    for dtype in DTYPES:
-        cmd = [sys.executable, "-m", "equivalence", "check", "--json", "--dtype", dtype,
-               *(["--steps", str(steps)] if steps else [])]
-        done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-        if done.returncode not in (0, 1):  # 1: a row failed, which the README must then show
-            raise MissingMeasurement(f"{' '.join(cmd[1:])} exited {done.returncode}: {done.stderr.strip()[-300:]}")
-        run = json.loads(done.stdout)
-        keep = ("stage", "regime", "lr", "steps", "quantity", "pair", "rel_err", "max_abs", "tol", "passed",
-                "first_bad_step", "horizon")
-        run["results"] = [{k: r.get(k) for k in keep} for r in run["results"]]
-        out[dtype] = run
-    out["device"] = out["float64"]["device"]
-    out["command"] = "equivalence check --json --dtype float64|float32" + (f" --steps {steps}" if steps else "")
-    return out
-
-
-def write_json(path: Path, data: dict) -> None:
-    atomic_write_bytes(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8"))
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.docs.readme", description=__doc__.splitlines()[0])
     act = p.add_mutually_exclusive_group(required=True)
@@ -292,9 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         if args.measure:
-            data = env_record(args.measured, args.lane) if args.measure == "env" else measure_equivalence(args.steps)
+            data = (record.env_record(args.measured, args.lane) if args.measure == "env"
+                    else record.measure_equivalence(args.steps))
             args.measured.mkdir(parents=True, exist_ok=True)
-            write_json(args.measured / f"{args.measure}.json", data)
+            record.write_json(args.measured / f"{args.measure}.json", data)
             print(f"wrote {args.measured / (args.measure + '.json')}; now run --write")
             return 0
         stale = 0
@@ -311,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
                 atomic_write_bytes(page, new.encode("utf-8"))
             print(f"{page}: {len(MARKER.findall(new))} generated sections up to date")
         return 1 if stale else 0
-    except (MissingMeasurement, OSError, json.JSONDecodeError) as e:
+    except (MissingMeasurement, record.RecordFailed, OSError, json.JSONDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

@@ -79,9 +79,9 @@ COPY = {**{k: v for k, v in NAMES.items() if not k.endswith("attention.self")},
 
 BUGS = (
     Bug("layernorm_epsilon", "nnx.LayerNorm's default epsilon 1e-6 where BERT's config says 1e-12",
-        ("bert.embeddings.LayerNorm",)),
+        ("bert.*LayerNorm",)),
     Bug("attention_unscaled", "attention_fn without the 1/sqrt(head_dim) scale",
-        ("bert.encoder.layer.0.attention",)),
+        ("bert.encoder.layer.*.attention*",)),
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, ContextManager
@@ -14,12 +15,18 @@ from flax import nnx
 
 @dataclass(frozen=True)
 class Bug:
-    """A mistake real ports make, planted with ``make_twin(bug=name)``; ``blame`` lists what the report may name
-    (a torch layer path, or a fragment of a gap "between A and B"): any one of them is a correct blame."""
+    """A mistake real ports make, planted with ``make_twin(bug=name)``.
+
+    ``blame``: fnmatch patterns for the report's ``first_divergence`` (a torch layer path, or a gap
+    "between A and B"); a bug planted in every LayerNorm may be blamed on any of them.
+    """
 
     name: str
     what: str
     blame: tuple[str, ...]
+
+    def blamed(self, first_divergence: str | None) -> bool:
+        return first_divergence is not None and any(fnmatch.fnmatchcase(first_divergence, p) for p in self.blame)
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def layer_scale_rule():  # ConvNextLayer holds layer_scale_parameter itself; its
     from equivalence import port
     return port.Rule("ConvNextLayer", (hf.ConvNextLayer,), (Block,), lambda m, t: {"gamma": t["layer_scale_parameter"]},
                      lambda m, a: {"layer_scale_parameter": a["gamma"]}, output=port.channels_last,
-                     input=port.channels_last)
+                     input=port.channels_last, composite=True)
 
 
 def channels_first_norm_rule():  # ConvNextLayerNorm(data_format="channels_first") normalises NCHW's axis 1
@@ -80,8 +80,9 @@ COPY = {"convnext.embeddings.patch_embeddings": "stem.layers.0", "convnext.embed
 
 BUGS = (
     Bug("layernorm_epsilon", "LayerNorm epsilon 1e-12 (BERT's) where ConvNeXt uses 1e-6",
-        ("convnext.embeddings.layernorm",)),
-    Bug("layer_scale_dropped", "the layer-scale gamma loaded but never multiplied in", ("convnext.encoder.stages.0.layers.0",)),
+        ("convnext.*layernorm", "convnext.encoder.stages.*.downsampling_layer.0")),
+    Bug("layer_scale_dropped", "the layer-scale gamma loaded but never multiplied in",
+        ("convnext.encoder.stages.*.layers.*", "between convnext.encoder.stages.*.layers.*.pwconv2 and *")),
 )
 
 

@@ -1,4 +1,6 @@
-"""GPT-2 LM (fused qkv Conv1D, tied head, tanh GELU) and an NNX port with one fused nnx.Linear, with two bugs."""
+"""GPT-2 LM (fused qkv Conv1D, tied head, tanh GELU) and an NNX port with one fused nnx.Linear, with two bugs.
+
+Conv1D (weight stored (in, out)) needs no user rule: the engine has a built-in one."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ import torch
 import torch.nn as nn
 import transformers
 from flax import nnx
-from transformers.pytorch_utils import Conv1D
 
 from . import parts
 from .cases import Bug, Case
@@ -55,12 +56,6 @@ class GPT2(nnx.Module):
         return self.tokens.attend(self.norm(x))  # the head is tied to the token table
 
 
-def conv1d_rule():
-    from equivalence import port
-    return port.Rule("Conv1D", (Conv1D,), (nnx.Linear,), lambda m, t: {"kernel": t["weight"], "bias": t["bias"]},
-                     lambda m, a: {"weight": a["kernel"], "bias": a["bias"]})
-
-
 NAMES = {"transformer.wte": "tokens", "transformer.wpe": "positions", "transformer.h.*.ln_1": "blocks.*.ln1",
          "transformer.h.*.attn.c_attn": "blocks.*.qkv", "transformer.h.*.attn.c_proj": "blocks.*.proj",
          "transformer.h.*.ln_2": "blocks.*.ln2", "transformer.h.*.mlp.c_fc": "blocks.*.fc",
@@ -71,8 +66,9 @@ CONV1D = ("transformer.h.*.attn.c_attn", "transformer.h.*.attn.c_proj", "transfo
 
 BUGS = (
     Bug("qkv_split_order", "fused qkv split per head ([head][q, k, v]) where c_attn is [q | k | v]",
-        ("transformer.h.0.attn",)),
-    Bug("gelu_exact", "exact erf GELU where GPT-2's gelu_new is the tanh approximation", ("transformer.h.0.mlp",)),
+        ("transformer.h.*.attn*",)),
+    Bug("gelu_exact", "exact erf GELU where GPT-2's gelu_new is the tanh approximation",
+        ("transformer.h.*.mlp*", "between transformer.h.*.mlp*")),
 )
 
 
@@ -83,4 +79,4 @@ def case() -> Case:
     rng = np.random.default_rng(0)
     return Case("gpt2", model, lambda bug=None: GPT2(config, bug=bug, rngs=nnx.Rngs(0)),
                 x=rng.integers(0, CONFIG["vocab_size"], (2, 8)), target=rng.standard_normal((2, 8, CONFIG["vocab_size"])),
-                loss=nn.MSELoss(), names=NAMES, rules=(conv1d_rule,), bugs=BUGS, copy=COPY, conv1d=CONV1D)
+                loss=nn.MSELoss(), names=NAMES, bugs=BUGS, copy=COPY, conv1d=CONV1D)

@@ -98,10 +98,11 @@ COPY = {"model.embed_tokens": "embed", "model.norm": "norm", "lm_head": "head",
             ("input_layernorm", "norm1"), ("post_attention_layernorm", "norm2"))}}
 
 BUGS = (
-    Bug("rope_theta", "RoPE base 10000 hard-coded; the config says 1e6", ("model.layers.0.self_attn",)),
-    Bug("gqa_repeat_order", "key/value heads tiled (0,1,0,1) instead of repeated (0,0,1,1)", ("model.layers.0.self_attn",)),
+    Bug("rope_theta", "RoPE base 10000 hard-coded; the config says 1e6", ("model.layers.*.self_attn*",)),
+    Bug("gqa_repeat_order", "key/value heads tiled (0,1,0,1) instead of repeated (0,0,1,1)", ("model.layers.*.self_attn*",)),
     Bug("residual_after_norm", "the residual taken after input_layernorm instead of before it",
-        ("between model.layers.0.self_attn", "model.layers.0.post_attention_layernorm")),
+        ("between model.layers.*.self_attn* and model.layers.*.post_attention_layernorm",
+         "model.layers.*.post_attention_layernorm")),
 )
 
 

@@ -72,7 +72,7 @@ COPY = {f"{k}.{a}": f"{v}.{b}" for k, v in NAMES.items() if k != "classifier.1"
 
 BUGS = (
     Bug("batchnorm_epsilon", "BatchNorm epsilon 1e-3 (Keras' default) where torch's is 1e-5",
-        ("resnet.embedder.embedder.normalization",)),
+        ("resnet.*.normalization",)),
     Bug("stride_in_reduce", "the stride on the first 1x1 conv (ResNet v1) where HF strides the 3x3 (v1.5)",
         ("resnet.encoder.stages.1.layers.0.layer.0.convolution",)),
 )

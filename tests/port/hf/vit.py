@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 import transformers
 from flax import nnx
+from transformers.models.vit import modeling_vit as hf
 
 from . import parts
 from .cases import Bug, Case
@@ -34,6 +35,19 @@ class PatchEmbed(nnx.Module):
         return y + self.bias[...]
 
 
+class Embed(nnx.Module):
+    def __init__(self, c, transposed: bool, rngs: nnx.Rngs):
+        self.patch = PatchEmbed(c, transposed, rngs)
+        self.cls = nnx.Param(jnp.zeros((1, 1, c.hidden_size)))
+        self.pos = nnx.Param(jnp.zeros((1, (c.image_size // c.patch_size) ** 2 + 1, c.hidden_size)))
+
+    def __call__(self, images):  # NHWC
+        x = self.patch(images)
+        x = x.reshape(x.shape[0], -1, x.shape[-1])  # row-major patches, as torch's flatten(2).transpose(1, 2)
+        x = jnp.concatenate([jnp.broadcast_to(self.cls[...], (x.shape[0], 1, x.shape[-1])), x], axis=1)
+        return x + self.pos[...]
+
+
 class Block(nnx.Module):
     def __init__(self, c, eps: float, tanh_gelu: bool, rngs: nnx.Rngs):
         self.norm1 = nnx.LayerNorm(c.hidden_size, epsilon=eps, rngs=rngs)
@@ -53,46 +67,49 @@ class Block(nnx.Module):
 class ViT(nnx.Module):
     def __init__(self, c, *, bug: str | None = None, rngs: nnx.Rngs):
         eps = 1e-6 if bug == "layernorm_epsilon" else c.layer_norm_eps  # the bug: timm's 1e-6, HF says 1e-12
-        tokens = (c.image_size // c.patch_size) ** 2 + 1
-        self.patch = PatchEmbed(c, bug == "patch_kernel_transposed", rngs)
-        self.cls = nnx.Param(jnp.zeros((1, 1, c.hidden_size)))
-        self.pos = nnx.Param(jnp.zeros((1, tokens, c.hidden_size)))
+        self.embed = Embed(c, bug == "patch_kernel_transposed", rngs)
         self.blocks = nnx.List([Block(c, eps, bug == "gelu_tanh", rngs) for _ in range(c.num_hidden_layers)])
         self.norm = nnx.LayerNorm(c.hidden_size, epsilon=eps, rngs=rngs)
         self.head = nnx.Linear(c.hidden_size, c.num_labels, rngs=rngs)
 
     def __call__(self, images):  # NHWC
-        x = self.patch(images)
-        x = x.reshape(x.shape[0], -1, x.shape[-1])  # row-major patches, as torch's flatten(2).transpose(1, 2)
-        x = jnp.concatenate([jnp.broadcast_to(self.cls[...], (x.shape[0], 1, x.shape[-1])), x], axis=1)
-        x = x + self.pos[...]
+        x = self.embed(images)
         for block in self.blocks:
             x = block(x)
         return self.head(self.norm(x)[:, 0])
 
 
-def patch_rule():
+def patch_rule():  # the conv's tensors as they are: the twin keeps torch's layout
     from equivalence import port
     return port.Rule("PatchEmbed", (nn.Conv2d,), (PatchEmbed,), lambda m, t: dict(t), lambda m, a: dict(a),
                      output=port.channels_last, input=port.channels_last)
 
 
-NAMES = {"vit.embeddings.patch_embeddings.projection": "patch", "vit.embeddings.cls_token": "cls",
-         "vit.embeddings.position_embeddings": "pos", "vit.layers.*.attention": "blocks.*.attn",
+def embeddings_rule():  # ViTEmbeddings holds cls_token and position_embeddings itself; its conv keeps its own rule
+    from equivalence import port
+    return port.Rule("ViTEmbeddings", (hf.ViTEmbeddings,), (Embed,),
+                     lambda m, t: {"cls": t["cls_token"], "pos": t["position_embeddings"]},
+                     lambda m, a: {"cls_token": a["cls"], "position_embeddings": a["pos"]},
+                     input=port.channels_last, composite=True)
+
+
+NAMES = {"vit.embeddings": "embed", "vit.embeddings.patch_embeddings.projection": "embed.patch",
+         "vit.layers.*.attention": "blocks.*.attn",
          "vit.layers.*.layernorm_before": "blocks.*.norm1", "vit.layers.*.layernorm_after": "blocks.*.norm2",
          "vit.layers.*.mlp.fc1": "blocks.*.mlp.layers.0", "vit.layers.*.mlp.fc2": "blocks.*.mlp.layers.2",
          "vit.layernorm": "norm", "classifier": "head"}
 COPY = {**{k: v for k, v in NAMES.items() if not k.endswith(".attention")},
         **{f"vit.layers.*.attention.{a}": f"blocks.*.attn.{b}"
            for a, b in (("q_proj", "query"), ("k_proj", "key"), ("v_proj", "value"), ("o_proj", "out"))}}
-COPY["vit.embeddings.patch_embeddings.projection.weight"] = "patch.weight"  # the torch layout, as it is
-COPY["vit.embeddings.patch_embeddings.projection.bias"] = "patch.bias"
+COPY.update({"vit.embeddings.cls_token": "embed.cls", "vit.embeddings.position_embeddings": "embed.pos",
+             "vit.embeddings.patch_embeddings.projection.weight": "embed.patch.weight",  # torch's layout, as it is
+             "vit.embeddings.patch_embeddings.projection.bias": "embed.patch.bias"})
 
 BUGS = (
     Bug("gelu_tanh", "jax.nn.gelu (tanh approximation) where HF's ViT uses the exact erf GELU",
-        ("vit.layers.0.mlp",)),
+        ("vit.layers.*.mlp*", "between vit.layers.*.mlp*")),
     Bug("layernorm_epsilon", "LayerNorm epsilon 1e-6 (timm's) where the config says 1e-12",
-        ("vit.layers.0.layernorm_before",)),
+        ("vit.*layernorm*",)),
     Bug("patch_kernel_transposed", "the OIHW patch kernel transposed (3, 2, 1, 0): kh and kw swapped",
         ("vit.embeddings.patch_embeddings.projection",)),
 )
@@ -107,4 +124,4 @@ def case() -> Case:
     x = rng.standard_normal((2, 3, 16, 16))
     return Case("vit", model, lambda bug=None: ViT(config, bug=bug, rngs=nnx.Rngs(0)), x=x,
                 target=rng.integers(0, 3, 2), loss=nn.CrossEntropyLoss(), names=NAMES, jax_x=x.transpose(0, 2, 3, 1),
-                rules=(patch_rule,), bugs=BUGS, copy=COPY)
+                rules=(patch_rule, embeddings_rule), bugs=BUGS, copy=COPY)

@@ -1,7 +1,8 @@
 """Predictions, gradients, one update and a whole training run: each side measured, each pair compared.
 
-A training run is held to the tolerance step by step up to its chaos horizon (equivalence.horizon),
-and past it to the spread of the nudged oracle runs.
+A training run is judged by the defect of every step (equivalence.defect: from the state each side
+reached, the oracle's one step against the side's own next state, in ulps) and by its losses compared
+pointwise up to its chaos horizon (equivalence.horizon), past which rounding, not a bug, parts them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from equivalence import horizon, tolerance
+from equivalence import defect, horizon, tolerance
 from equivalence.stages import REGIMES, TRAIN_STEPS, Row, Setup, in_regime
 
 QUANTITIES = ("predictions", "gradients", "update", "trajectory")
@@ -71,7 +72,10 @@ def sides(setup: Setup) -> dict[str, Side]:
 
 
 def measure(row: Row, side: Side, setup: Setup) -> dict[str, Arrays]:
-    """Everything one implementation computes from the shared start, as float64 NumPy arrays."""
+    """Everything one implementation computes from the shared start, as float64 NumPy arrays; its run's
+    states (K + 1, ...) under "states", in its own dtype."""
+    from equivalence import record  # imports JAX
+
     stage = getattr(row, side.name)
     weights, x, y = row.problem(setup)
 
@@ -85,17 +89,18 @@ def measure(row: Row, side: Side, setup: Setup) -> dict[str, Arrays]:
         out = {"predictions": f64({"y_pred": stage.predict(trainer, xa)})}
         loss, grads = stage.loss_and_grads(trainer, xa, ya)
         out["gradients"] = f64({"loss": loss} | dict(grads))
-        trainer, _ = stage.train(trainer, side.to_array(x[None]), side.to_array(y[None]))
-        out["update"] = f64(stage.export(trainer))
         if side.trajectory is not None:
-            return out | {"trajectory": side.trajectory}
-        trainer = stage.build(weights, setup.lr, side.device)
+            return out | {"update": side.trajectory.pop("update"), "trajectory": side.trajectory}
         xs = side.to_array(np.broadcast_to(x, (setup.steps, *x.shape)))  # full batch every step
         ys = side.to_array(np.broadcast_to(y, (setup.steps, *y.shape)))
-        trainer, losses = stage.train(trainer, xs, ys)
-        weights_out = {k: v for k, v in stage.export(trainer).items() if not k.startswith(OPTIMIZER_STATE)}
-        out["trajectory"] = f64({"losses": losses} | weights_out)
-    return out
+        if side.name == "jax":
+            run = record.jax_run(stage, trainer, xs, ys)
+        else:
+            run = record.torch_run(stage, trainer, xs, ys, side.to_numpy)
+    # One update is the run's first step: the same program, not one more to compile.
+    out["update"] = f64({k: np.asarray(v[1]) for k, v in run.states.items()})
+    final = {k: np.asarray(v[-1]) for k, v in run.states.items() if not k.startswith(OPTIMIZER_STATE)}
+    return out | {"trajectory": f64({"losses": run.losses} | final), "states": run.states}
 
 
 def errors(a: Arrays, b: Arrays, ref: Arrays) -> tuple[float, float]:
@@ -105,8 +110,10 @@ def errors(a: Arrays, b: Arrays, ref: Arrays) -> tuple[float, float]:
     max_abs = max(float(np.max(np.abs(a[k] - b[k]), initial=0.0)) for k in a)
     rel = 0.0
     for k in a:
-        diff, scale = np.linalg.norm(a[k] - b[k]), np.linalg.norm(ref[k])
-        rel = max(rel, float(diff / scale) if scale > 0 else float(diff))
+        unit = float(np.max(np.abs(ref[k]), initial=0.0))  # norms of a run near overflow would overflow
+        unit = unit if 0 < unit < np.inf else 1.0
+        diff, scale = np.linalg.norm((a[k] - b[k]) / unit), np.linalg.norm(ref[k] / unit)
+        rel = max(rel, float(diff / scale) if scale > 0 else float(diff * unit))
     return max_abs, rel
 
 
@@ -123,37 +130,44 @@ def first_bad_step(a: Arrays, b: Arrays, ref: Arrays, tol: float, steps: int, re
     return steps
 
 
-def final_loss(row: Row, trajectory: Arrays, x: np.ndarray, y: np.ndarray, lr: float) -> float:
-    """The oracle's loss at one side's final weights (NaN when they are not weights it can load)."""
-    try:
-        t = row.reference.build({k: v for k, v in trajectory.items() if k != "losses"}, lr)
-        return float(row.reference.loss_and_grads(t, x, y)[0])
-    except (KeyError, ValueError, IndexError):
-        return float("nan")
+def divergence(losses: np.ndarray, states: dict[str, np.ndarray] | None, dtype: str) -> int | None:
+    """The first step whose loss or state leaves the dtype's range (inf, NaN, or beyond its largest value)."""
+    big = np.finfo(dtype).max
+    bad = np.flatnonzero(~(np.abs(losses) <= big))
+    step = int(bad[0]) if bad.size else None
+    if states is not None:
+        ok = defect.finite(states)
+        if not ok.all():
+            step = min(step if step is not None else len(ok), int(np.argmin(ok)) - 1)
+    return step
 
 
 def judge_trajectory(a: Arrays, b: Arrays, ref: Arrays, tol: float, steps: int, nudged: horizon.Nudged,
-                     finals: tuple[float, float]) -> dict:
-    """Within tolerance before the horizon (first bad step named); within the nudged spread after it."""
+                     defects: tuple[defect.Defects, defect.Defects], diverged: tuple[int | None, int | None, int | None],
+                     bound: float) -> dict:
+    """Every step's defect within `bound` (first bad step and array named), and the losses within `tol`
+    up to the horizon or the first divergence; a run diverges in all three or in none."""
     h = nudged.horizon(tol)
-    out = {"horizon": h, "growth_per_1000": nudged.growth(tol), "outside_spread_step": None,
-           "final_loss_in_spread": None}
-    max_abs, rel = errors(a, b, ref)
-    if h >= steps or not np.isfinite(rel):  # the whole run is predictable, or the shapes do not even match
-        return out | {"max_abs": max_abs, "rel_err": rel, "passed": bool(rel <= tol),
-                      "first_bad_step": first_bad_step(a, b, ref, tol, steps, rel)}
-    cut = [{"losses": d["losses"][:h]} for d in (a, b, ref)]
-    max_abs, rel = errors(*cut)
-    scale = float(np.max(np.abs(nudged.losses[0])))
-    outside = [horizon.outside(d["losses"], nudged.losses, tol, scale)[h:] for d in (a, b)]
-    first_out = [int(np.flatnonzero(o)[0]) + h for o in outside if o.any()]
-    final_runs = nudged.final_losses[:, None]
-    in_spread = not any(horizon.outside(np.asarray([f]), final_runs, tol, scale, 0).any() for f in finals)
-    return out | {
-        "max_abs": max_abs, "rel_err": rel, "first_bad_step": first_bad_step(*cut, tol, h, rel),
-        "outside_spread_step": min(first_out, default=None), "final_loss_in_spread": in_spread,
-        "passed": bool(rel <= tol and not first_out and in_spread),
-    }
+    cut = min([h, *(d for d in diverged if d is not None)])
+    out = {"horizon": h, "growth_per_1000": nudged.growth(tol), "diverged": list(diverged)}
+    if cut >= steps:  # the whole run is predictable: every loss and the final weights
+        max_abs, rel = errors(a, b, ref)
+        first_bad = first_bad_step(a, b, ref, tol, steps, rel)
+    else:
+        cut_runs = [{"losses": d["losses"][:cut]} for d in (a, b, ref)]
+        max_abs, rel = errors(*cut_runs)
+        first_bad = first_bad_step(*cut_runs, tol, cut, rel)
+    worst = max(defects, key=lambda d: d.max)
+    firsts = [(int(d.steps[i]), d.worst[i], float(d.ulps[i])) for d in defects
+              if (i := d.first_above(bound)) is not None]
+    first = min(firsts, default=None)
+    alone = len({d is None for d in diverged}) > 1  # some diverged, some did not
+    out |= {"max_abs": max_abs, "rel_err": rel, "first_bad_step": first_bad,
+            "defect_ulps": worst.max, "defect_bound": bound, "defect_step": None if first is None else first[0],
+            "defect_array": None if first is None else first[1],
+            "defect_checked": int(min(len(d.steps) for d in defects)),
+            "passed": bool(rel <= tol and first is None and not alone)}
+    return out
 
 
 def separation(a: Arrays, b: Arrays, ref: Arrays, nudged: horizon.Nudged, adam: bool) -> tuple[int | None, str | None]:
@@ -183,14 +197,47 @@ def separation(a: Arrays, b: Arrays, ref: Arrays, nudged: horizon.Nudged, adam: 
     return step, None
 
 
+def defect_bound(mode: str) -> float:
+    return tolerance.DEFECT_ULPS[mode].rel
+
+
+def oracle_states(nudged: horizon.Nudged, checked: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The oracle's own states before and after each checked step, stacked: the check's sanity check."""
+    before = [nudged.states[int(k)] for k in checked]
+    after = [nudged.states[int(k) + 1] for k in checked]
+    return ({n: np.stack([s[n] for s in before]) for n in before[0]},
+            {n: np.stack([s[n] for s in after]) for n in after[0]})
+
+
 def compare_stage(row: Row, setup: Setup) -> list[dict]:
     """All quantities x pairs for one stage: the rows of the report."""
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run overflows in every implementation
+        return _compare_stage(row, setup)
+
+
+def _compare_stage(row: Row, setup: Setup) -> list[dict]:
     all_sides = sides(setup)
     weights, x, y = row.problem(setup)
-    nudged = horizon.run(row.reference, weights, x, y, setup.lr, setup.steps)
-    all_sides["reference"].trajectory = {"losses": nudged.losses[0]} | nudged.final
+    every = defect.EVERY.get(row.name)
+    checked = defect.sample(setup.steps, every)
+    keep = sorted({0, 1, setup.steps} | set(checked.tolist()) | set((checked + 1).tolist()))
+    nudged = horizon.run(row.reference, weights, x, y, setup.lr, setup.steps, keep=keep)
+    ref_side = all_sides["reference"]
+    ref_side.trajectory = {"losses": nudged.losses[0]} | nudged.final
+    ref_side.trajectory["update"] = {k: np.asarray(v, dtype=np.float64) for k, v in nudged.states[1].items()}
     measured = {name: measure(row, side, setup) for name, side in all_sides.items()}
-    finals = {name: final_loss(row, m["trajectory"], x, y, setup.lr) for name, m in measured.items()}
+    defects, diverged = {}, {}
+    for name in ("torch", "jax"):
+        states = measured[name].pop("states")
+        diverged[name] = divergence(measured[name]["trajectory"]["losses"], states, setup.dtype)
+        defects[name] = defect.defects(row.reference, states, x, y, setup.lr, every, until=diverged[name])
+    diverged["reference"] = divergence(nudged.losses[0], None, setup.dtype)
+    finite = [k for k in checked if diverged["reference"] is None or k < diverged["reference"]]
+    if finite:
+        before, after = oracle_states(nudged, np.asarray(finite))
+        defects["reference"] = defect.defects_of(row.reference, before, after, np.asarray(finite), x, y, setup.lr)
+    else:
+        defects["reference"] = defect.Defects(np.zeros(0, int), np.zeros(0), [], None)
     adam = "adam.step" in measured["reference"]["update"]
     results = []
     for quantity in QUANTITIES:
@@ -201,7 +248,9 @@ def compare_stage(row: Row, setup: Setup) -> list[dict]:
             row_ = {"stage": row.name, "regime": setup.regime, "lr": setup.lr, "steps": setup.steps, "quantity": quantity,
                     "pair": f"{left}-{right}", "tol": tol, "horizon": None}
             if quantity == "trajectory":
-                row_ |= judge_trajectory(a, b, ref, tol, setup.steps, nudged, (finals[left], finals[right]))
+                bound = max(defect_bound(all_sides[left].mode), defect_bound(all_sides[right].mode))
+                row_ |= judge_trajectory(a, b, ref, tol, setup.steps, nudged, (defects[left], defects[right]),
+                                         (diverged[left], diverged[right], diverged["reference"]), bound)
                 if (left, right) == ("torch", "jax"):
                     row_["separates_at"], row_["separation_cause"] = separation(a, b, ref, nudged, adam)
             else:

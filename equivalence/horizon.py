@@ -2,8 +2,10 @@
 
 Near a minimum, Adam (and a ReLU whose input sits at 0) turns a one-ulp difference into a large
 one: two correct programs that round differently drift apart as far as the oracle drifts from its
-own nudged copy. So a trajectory is held to the tolerance step by step up to the step at which the
-oracle's own nudge leaves it (the horizon), and past it to the spread of a few nudged oracle runs.
+own nudged copy. So a trajectory's losses are compared pointwise up to the step at which the
+oracle's own nudge leaves the tolerance (the horizon); past it, and over the whole run, each step
+is checked from the state each side reached (equivalence.defect). The horizon and its growth are
+reported facts: they say why pointwise comparison ends there, and decide nothing past it.
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-NUDGES = 4  # nudged runs beside the unnudged one: enough to see the spread, cheap when batched
-WINDOW = 100  # steps either side over which the spread counts: Adam's loss near a minimum jitters in bursts
+NUDGES = 4  # nudged runs beside the unnudged one: the horizon is the first any of them leaves; cheap when batched
 
 
 class Nudged(NamedTuple):
@@ -26,6 +27,7 @@ class Nudged(NamedTuple):
     relu_flip: tuple[int, int, int] | None  # (step, layer, unit): first ReLU branch a nudge flips
     final: dict[str, np.ndarray] | None = None  # run 0's final parameters: the oracle's own trajectory
     nearest_zero: np.ndarray | None = None  # (K, 3) per step: min |z| / max |z| of run 0's hidden units, layer, unit
+    states: dict[int, dict[str, np.ndarray]] | None = None  # run 0's exported state at the steps asked for
 
     def horizon(self, tol: float) -> int:
         """Steps before the first whose nudge exceeds `tol`; len(steps) when the whole run stays inside."""
@@ -86,9 +88,19 @@ def _nearest_zero(pre_activations: list[np.ndarray]) -> tuple[float, int, int]:
     return best
 
 
+def _run0(reference: SimpleNamespace, t) -> dict[str, np.ndarray]:
+    """Run 0's state as export() names it, stored as the oracle stores it (a scalar such as adam.step is shared)."""
+    def one(v):
+        v = np.array(v[0] if np.ndim(v) else v)
+        return v.astype(t.storage) if np.issubdtype(v.dtype, np.floating) else v
+
+    return {k: one(v) for k, v in reference.export(t).items()}
+
+
 def run(reference: SimpleNamespace, weights: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
-        lr: float, steps: int, runs: int = NUDGES + 1, seed: int = 0) -> Nudged:
-    """Train the oracle and runs-1 nudged copies for `steps` full-batch steps, all in one batched program."""
+        lr: float, steps: int, runs: int = NUDGES + 1, seed: int = 0, keep=()) -> Nudged:
+    """Train the oracle and runs-1 nudged copies for `steps` full-batch steps, all in one batched program;
+    run 0's state is kept at the steps in `keep` (0: the start, k: after k steps)."""
     params = {k: v for k, v in weights.items() if not k.startswith("adam.")}
     t = reference.build(params, lr)  # a fresh start: no optimizer state to resume
     t.params = {k: v.astype(np.float64) for k, v in nudge({k: params[k] for k in t.params}, runs, seed).items()}
@@ -99,7 +111,10 @@ def run(reference: SimpleNamespace, weights: dict[str, np.ndarray], x: np.ndarra
     flip, near = None, []
     x1, y1 = x[None], y[None]
     scale = np.finfo(np.float64).tiny  # losses are measured against the largest so far, as normwise errors are
+    keep, states = {int(k) for k in keep}, {}
     for k in range(steps):
+        if k in keep:
+            states[k] = _run0(reference, t)
         params_off = _relative(t.params)
         _, loss = reference.train(t, x1, y1)
         losses[:, k] = loss[0]
@@ -110,25 +125,12 @@ def run(reference: SimpleNamespace, weights: dict[str, np.ndarray], x: np.ndarra
             near.append(_nearest_zero(t.pre_activations))
             unit = _first_flip(t.pre_activations) if flip is None else None
             flip = (k, *unit) if unit is not None else flip
+    if steps in keep:
+        states[steps] = _run0(reference, t)
     final, _ = reference.loss_and_grads(t, x, y)
     final_off = np.abs(final[1:] - final[0]) / max(scale, abs(final[0]))
     distance[steps] = np.max(np.maximum(_relative(t.params), final_off), initial=0.0)
     # The final weights count with the last step: a horizon of `steps` means the whole run held.
     distance[steps - 1] = max(distance[steps - 1], distance[steps])
     return Nudged(losses, np.asarray(final, dtype=np.float64), distance[:steps], flip,
-                  {k: v[0] for k, v in t.params.items()}, np.array(near) if near else None)
-
-
-def outside(curve: np.ndarray, runs: np.ndarray, tol: float, scale: float, window: int = WINDOW) -> np.ndarray:
-    """Where `curve` (K,) leaves the runs' spread (R, K): their min..max, widened by the largest width
-    they show within `window` steps (twice over) and by tol * scale (scale: the run's largest loss).
-
-    A few runs sample the spread, they do not bound it: Adam's loss near a minimum jitters in bursts,
-    and a run that drifted from a rounding at step 10 rather than a nudge at step 0 bursts a few steps
-    apart from them. Beyond the widest burst nearby, it is not the same system.
-    """
-    lo, hi = runs.min(axis=0), runs.max(axis=0)
-    padded = np.pad(hi - lo, window, mode="edge")
-    nearby = np.lib.stride_tricks.sliding_window_view(padded, 2 * window + 1).max(axis=-1)
-    slack = 2 * nearby + tol * scale  # twice: a margin, so a sixth correct run is not failed by a hair
-    return ~((curve >= lo - slack) & (curve <= hi + slack))
+                  {k: v[0] for k, v in t.params.items()}, np.array(near) if near else None, states)

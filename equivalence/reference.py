@@ -51,6 +51,8 @@ class Trainer:
     mu: dict[str, np.ndarray] = field(default_factory=dict)
     nu: dict[str, np.ndarray] = field(default_factory=dict)
     step: int = 0
+    grad_scale: dict[str, np.ndarray] | None = None  # set to {} to have the gradient's rounding scale kept here
+    sensitivity: dict[str, np.ndarray] | None = None  # the step's: what a rounding of the gradient moves
 
 
 def as_f64(a) -> np.ndarray:
@@ -85,6 +87,13 @@ def loss_and_grads(t: Trainer, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray
     grads = {"w": x.T @ grad_y_pred}  # (..., Din, Dout)
     if t.spec.bias:
         grads["b"] = grad_y_pred.sum(axis=-2)  # (..., Dout)
+    if t.grad_scale is not None:  # the same sums over absolute values: what a rounding of each is relative to
+        diff_abs = np.abs(x) @ np.abs(t.params["w"]) + np.abs(y)
+        diff_abs = diff_abs + np.abs(t.params["b"])[..., None, :] if t.spec.bias else diff_abs
+        factor = 1.0 if t.spec.loss == "half_sse" else 2.0 / (diff.shape[-2] * diff.shape[-1])
+        t.grad_scale = {"w": np.abs(x).T @ diff_abs * factor}
+        if t.spec.bias:
+            t.grad_scale["b"] = diff_abs.sum(axis=-2) * factor
     return np.asarray(loss), grads
 
 
@@ -93,15 +102,38 @@ def store(t, a: np.ndarray) -> np.ndarray:
     return a if t.storage == np.float64 else a.astype(t.storage).astype(np.float64)
 
 
+def per_run(c, a: np.ndarray):
+    """A scalar as it is; a (R,) value per run shaped to broadcast against a's leading runs axis."""
+    return c if np.ndim(c) == 0 else np.reshape(c, np.shape(c) + (1,) * (a.ndim - np.ndim(c)))
+
+
 def adam_step(t, grads: dict[str, np.ndarray]) -> None:
-    """Adam (Kingma & Ba) on any trainer with params, mu, nu, step, lr and storage: shared with the MLP."""
-    t.step += 1
+    """Adam (Kingma & Ba) on any trainer with params, mu, nu, step, lr and storage: shared with the MLP.
+
+    `t.step` is an int, or an int array (R,) when each run on the leading axis is at its own step
+    (equivalence.defect steps every recorded state of a run at once)."""
+    t.step = t.step + 1  # not +=: an array of steps may be the caller's
     for k, g in grads.items():
         t.mu[k] = store(t, BETA1 * t.mu[k] + (1 - BETA1) * g)
         t.nu[k] = store(t, BETA2 * t.nu[k] + (1 - BETA2) * g * g)
-        mu_hat = t.mu[k] / (1 - BETA1**t.step)
-        nu_hat = t.nu[k] / (1 - BETA2**t.step)
+        c1, c2 = per_run(1 - BETA1**t.step, g), per_run(1 - BETA2**t.step, g)
+        mu_hat, nu_hat = t.mu[k] / c1, t.nu[k] / c2
         t.params[k] = store(t, t.params[k] - t.lr * mu_hat / (np.sqrt(nu_hat) + EPS))
+        if getattr(t, "grad_scale", None):
+            adam_sensitivity(t, k, g, t.grad_scale[k], mu_hat, nu_hat, c1, c2)
+
+
+def adam_sensitivity(t, k: str, g, scale, mu_hat, nu_hat, c1, c2) -> None:
+    """First order: how far a rounding of size `scale` in the gradient g moves each array of Adam's step.
+
+    Through mu by (1 - b1); through nu by 2 (1 - b2) |g|; through the update by lr |d(mu_hat / (sqrt(nu_hat) + eps)) / dg|,
+    which is large where sqrt(nu_hat) is small: Adam divides a gradient made of rounding by its own size."""
+    root = np.sqrt(nu_hat)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        via_nu = np.where(root > 0, np.abs(mu_hat) * (1 - BETA2) * np.abs(g) / (c2 * root * (root + EPS) ** 2), 0.0)
+    t.sensitivity = (t.sensitivity or {}) | {
+        k: t.lr * ((1 - BETA1) / c1 / (root + EPS) + via_nu) * scale,
+        f"adam.mu.{k}": (1 - BETA1) * scale, f"adam.nu.{k}": 2 * (1 - BETA2) * np.abs(g) * scale}
 
 
 def export_adam(t) -> dict[str, np.ndarray]:
@@ -114,6 +146,8 @@ def train_step(t: Trainer, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     if t.spec.optimizer == "sgd":
         for k, g in grads.items():
             t.params[k] = store(t, t.params[k] - t.lr * g)
+        if t.grad_scale:
+            t.sensitivity = {k: t.lr * s for k, s in t.grad_scale.items()}
     else:
         adam_step(t, grads)
     return loss

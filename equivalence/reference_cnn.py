@@ -188,8 +188,11 @@ def loss_and_grads(t: Trainer, x: np.ndarray, labels: np.ndarray) -> tuple[np.nd
 
 
 def train_step(t: Trainer, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    features = t.params["fc.w"].shape[-2]
-    mask = dropout.masks(t.seed, t.step, 1, (len(labels), features), CNN_DROPOUT, np.float64)[0]
+    shape = (len(labels), t.params["fc.w"].shape[-2])
+    if np.ndim(t.step):  # a step per run (equivalence.defect): each run's own mask, (R, N, features)
+        mask = np.stack([dropout.masks(t.seed, int(k), 1, shape, CNN_DROPOUT, np.float64)[0] for k in t.step])
+    else:
+        mask = dropout.masks(t.seed, t.step, 1, shape, CNN_DROPOUT, np.float64)[0]
     loss, grads, cache = _loss_and_grads(t, x, labels, mask)
     batched = t.params["fc.b"].ndim == 2
     for i, (_, _, z, _, _, _, _, mean, var) in enumerate(cache):

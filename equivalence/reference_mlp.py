@@ -21,6 +21,8 @@ import numpy as np
 from equivalence.reference import adam_step, as_f64, export_adam
 from netdata.init import mlp_sizes
 
+NEAR_ZERO = 4  # ulps per summed term within which a ReLU input may round to either side of 0
+
 
 @dataclass
 class Trainer:
@@ -32,6 +34,8 @@ class Trainer:
     nu: dict[str, np.ndarray] = field(default_factory=dict)
     step: int = 0
     pre_activations: list[np.ndarray] = field(default_factory=list)  # the last forward's hidden z_i
+    grad_scale: dict[str, np.ndarray] | None = None  # set to {} to have the gradient's rounding scale kept here
+    sensitivity: dict[str, np.ndarray] | None = None  # the step's: what a rounding of the gradient moves
 
 
 def build(weights: dict[str, np.ndarray], lr: float, device=None) -> Trainer:
@@ -76,7 +80,35 @@ def loss_and_grads(t: Trainer, x: np.ndarray, labels: np.ndarray) -> tuple[np.nd
         grads[f"layers.{i}.b"] = grad_z.sum(axis=-2)  # (..., out_i)
         if i > 0:  # through the Linear, then through the ReLU that made hs[i]: 0 where z <= 0
             grad_z = (grad_z @ np.swapaxes(t.params[f"layers.{i}.w"], -1, -2)) * (zs[i - 1] > 0)
+    if t.grad_scale is not None:
+        t.grad_scale = _grad_scale(t, hs, zs, np.exp(log_probs), labels)
     return np.asarray(loss), {k: grads[k] for k in t.params}
+
+
+def _grad_scale(t: Trainer, hs: list[np.ndarray], zs: list[np.ndarray], probs: np.ndarray,
+                labels: np.ndarray) -> dict[str, np.ndarray]:
+    """Backpropagation over absolute values: softmax + one_hot for softmax - one_hot (the cancellation near a
+    confident prediction), |h| and |w| for every product: what a rounding of each gradient is relative to."""
+    n, rows = probs.shape[-2], np.arange(probs.shape[-2])
+    d = probs.copy()
+    d[..., rows, labels] += 1.0
+    d /= n
+    h_abs, through, out = [np.abs(hs[0])], [], {}
+    eps = np.finfo(t.storage).eps
+    for i in range(t.depth - 1):
+        w = t.params[f"layers.{i}.w"]
+        z_abs = h_abs[-1] @ np.abs(w) + np.abs(t.params[f"layers.{i}.b"])[..., None, :]
+        # A ReLU input within rounding of 0 may take either branch in a correct program: its whole share counts
+        # (1/eps: the scale is multiplied by eps in the defect's unit). NEAR_ZERO ulps per term summed into z.
+        near = np.abs(zs[i]) <= NEAR_ZERO * (w.shape[-2] + 1) * eps * z_abs
+        through.append(np.where(near, 1.0 / eps, (zs[i] > 0).astype(np.float64)))
+        h_abs.append(z_abs * (zs[i] > 0))
+    for i in reversed(range(t.depth)):
+        out[f"layers.{i}.w"] = np.swapaxes(h_abs[i], -1, -2) @ d
+        out[f"layers.{i}.b"] = d.sum(axis=-2)
+        if i > 0:
+            d = (d @ np.swapaxes(np.abs(t.params[f"layers.{i}.w"]), -1, -2)) * through[i - 1]
+    return out
 
 
 def train_step(t: Trainer, x: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -37,6 +37,22 @@ INTERNAL: dict[str, Tolerance] = {
 }
 
 
+# The per-step defect (equivalence.defect), in units of the side's eps times the size of the state
+# (||A[k+1]||) plus what a rounding of the gradient moves (the oracle's sensitivity of the step: Adam
+# divides a gradient by its own size, so where the gradient is mostly rounding, rounding moves the
+# update by up to ~lr). One step of Adam rounds ~12 times elementwise (moments: 2 products, a sum, the
+# store; the update: 2 divisions, sqrt, +eps, product, difference, store), each <= 1/2 ulp of what it
+# rounds; the gradient's sums over the batch (64) and the features (<= 16) round by <= sqrt(n) ulps of
+# the sum of absolute values in practice (n ulps at worst), which the sensitivity scales. Both sides
+# and the oracle's own store differ by <= 1/2 ulp each. Measured: <= 5 ulps (linear stages and the mlp,
+# both dtypes, lr 1e-6..3e-2, 20000 steps); a wrong formula is 1e3-1e9 ulps (tests/test_step_defects.py).
+DEFECT_ULPS: dict[str, Tolerance] = {
+    mode: Tolerance(64.0, "~12 elementwise roundings of 1/2 ulp, and the gradient's sums of 64 + 16 terms "
+                          "(scaled by the step's sensitivity): 64 ulps holds them with room, a formula error is >= 1e3")
+    for mode in ("float64", "float32", "tf32")
+}
+
+
 def mode(dtype: str, precision: str, device: str) -> str:
     """The key of TOLERANCES for one side: float32 matmuls become TF32 only on a GPU at 'default'."""
     if dtype == "float64":

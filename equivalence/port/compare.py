@@ -17,7 +17,7 @@ from .calling import check_input, converted, kwargs_for
 from .copy import planned, write
 from .errors import PortError
 from .lint import lint
-from .local import Local
+from .local import Local, _in_shape
 from .match import Pairing, pair_models
 from .numerics import DTYPES, numerics
 from .report import Cause, Report, row
@@ -64,12 +64,13 @@ def _add(report: Report, r, kind: str, leaf: str, where: str, message: str) -> N
         report.causes.append(Cause(kind, leaf, r.rel_err, r.tol, message, where))
 
 
-def _end_to_end(report: Report, tr, nr, tol: float, train: bool) -> None:
+def _end_to_end(report: Report, tr, nr, tol: float, train: bool, pairs) -> None:
     ty = np.moveaxis(tr.y, 1, -1) if nr.move else tr.y
     free = {c.name: c for c in nr.calls}
     for c in tr.calls:  # accumulated: where the whole model stands at each leaf (shown, not deciding)
-        report.rows.append(row("layer", c.name, c.output, getattr(free.get(c.name), "output", None), tol,
-                               decides=False))
+        other = getattr(free.get(c.name), "output", None)
+        ref = _in_shape(c.output, other, pairs[c.pair].rule.reshape)
+        report.rows.append(row("layer", c.name, ref, other, tol, decides=False))
     local_cause = any(c.fails for c in report.causes)
     r = row("output", "output", ty, nr.y, tol, decides=not local_cause)
     _add(report, r, "output", "output", "in the model's output", "the output differs, and no layer or gap alone "
@@ -171,7 +172,7 @@ def _compare(torch_module, nnx_module, x, jax_x, target, loss, optimizer, steps,
                                           r.note or "the loaded twin's tensor differs from torch's", f"in {r.name}"))
     if nr.error:
         report.errors.append(nr.error)
-    _end_to_end(report, tr, nr, local.internal_tolerance(), train)
+    _end_to_end(report, tr, nr, local.internal_tolerance(), train, pairing.pairs)
     report.causes += local.notes + [Cause("note", n_.split(":")[0], float("nan"), tol, n_, "") for n_ in pairing.notes]
     return report
 

@@ -128,21 +128,58 @@ def run(n: nnx.Module, pairing: Pairing, dtype: str, x, kwargs, output, target, 
         first = jax.tree.map(lambda a: a[0], seen)  # step 1 starts from the initial weights
         return {**first, "steps": after}
 
-    def program(params, rest, forced_arrays):
-        result = free(params, rest)
+    def step(params, rest, opt_state):
+        (value, (seen, rest)), g = grad(params, rest)
+        updates, opt_state = tx_opt.update(g, opt_state, params)
+        params = optax.apply_updates(params, updates)
+        stats = nnx.state(nnx.merge(graphdef, params, rest, copy=True), nnx.BatchStat)
+        return (params, rest, opt_state), {**seen, "loss": value, "grads": g}, stats
+
+    def free_eager(params, rest):
+        # one trace, then op by op: the model's Python (and NNX's graph bookkeeping) runs once, and a
+        # 12-layer model repeats its shapes, so XLA's per-operation cache serves most operations; one
+        # compiled program of forward, backward and steps costs seconds of compiling per layer instead
+        if loss_fn is None or tx_opt is None:
+            return replay(free, params, rest)()
+        carry, after, first = (params, rest, tx_opt.init(params)), [], None
+        run_step = replay(step, *carry)
+        for _ in range(steps):
+            carry, seen, stats = run_step(*carry)
+            first = first or seen  # step 1 starts from the initial weights
+            after.append((carry[0], stats))
+        return {**first, "steps": jax.tree.map(lambda *a: jnp.stack(a), *after)}
+
+    def forced_pass(params, rest, forced_arrays):
         info["forced_arrays"] = forced_arrays
         with jax.named_scope(FORCED_SCOPE):
             m = nnx.merge(graphdef, params, rest, copy=True)
             y, calls = outcome(m, "forced")
-        return {**result, "forced": {"y": y, "calls": calls}}
+        return {"y": y, "calls": calls}
 
     arrays = [forced[k] for k in names]
     with rec.wrapped():
-        traced = jax.jit(program).trace(params, rest, arrays)
-    composite = {i for i, c in enumerate(info["forced"]) if pairing.pairs[c.pair].rule.composite}
-    sites = nnx_sites(traced.jaxpr.jaxpr, dtype, composite)
-    result = traced.lower().compile(COMPILER_OPTIONS)(params, rest, arrays)
+        # traced once: the jaxpr tells who computes in what dtype, and is then run op by op as the forced pass
+        jaxpr, shape = jax.make_jaxpr(forced_pass, return_shape=True)(params, rest, arrays)
+        composite = {i for i, c in enumerate(info["forced"]) if pairing.pairs[c.pair].rule.composite}
+        sites = nnx_sites(jaxpr.jaxpr, dtype, composite)
+        values = jax.core.eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *jax.tree.leaves((params, rest, arrays)))
+        forced_out = jax.tree.unflatten(jax.tree.structure(shape), values)
+        result = {**free_eager(params, rest), "forced": forced_out}
     return _collect(result, info, sites)
+
+
+def replay(fn, *example):
+    """``fn`` traced once on ``example``; the result runs its jaxpr op by op on new arguments of that structure.
+
+    Called with no arguments, it runs on the example itself.
+    """
+    jaxpr, shape = jax.make_jaxpr(fn, return_shape=True)(*example)
+    tree = jax.tree.structure(shape)
+
+    def run(*args):
+        values = jax.core.eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *jax.tree.leaves(args or example))
+        return jax.tree.unflatten(tree, values)
+    return run
 
 
 def _np(a):
@@ -163,8 +200,3 @@ def _collect(result: dict, info: dict, sites: LowSites) -> NnxRun:
         ps, rs = result["steps"]
         out.steps = (flat(ps), flat(rs))
     return out
-
-
-# A check runs its program once: LLVM's optimisation passes would cost more than they save (seconds per
-# model on a loaded CPU). They do not change the arithmetic: XLA's CPU fast-math stays off either way.
-COMPILER_OPTIONS = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}

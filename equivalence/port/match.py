@@ -236,12 +236,12 @@ class _Walk:
 def pair_models(torch_model: nn.Module, nnx_model: nnx.Module, names: dict[str, str] | None = None) -> Pairing:
     """The matched leaves, in torch registration order; refuses what cannot be paired, with the fix."""
     w = _Walk(torch_model, nnx_model, names)
-    if w.unmatched:
-        w.by_structure()
     unused = [n.key for n in w.names if n.key not in w.used_names]
     if unused:
         raise PortError(f"names[{unused[0]!r}]: {unused[0]!r} matches no module of the torch model; use a path "
                         "from named_modules() ('*' stands for one segment).")
+    if w.unmatched:
+        w.by_structure()
     order = {name: i for i, (name, _) in enumerate(torch_model.named_modules())}
     found = sorted(w.pairs, key=lambda p: order.get(p.torch_name, 0))
     covered = [p.nnx_path for p in found]

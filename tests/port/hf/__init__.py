@@ -1,1 +1,1 @@
-"""Hugging Face models from small configs against hand-written Flax NNX ports: the real-model zoo of equivalence.port."""
+"""Hugging Face models from small configs against hand-written Flax NNX ports: equivalence.port's real-model zoo."""

@@ -1,4 +1,4 @@
-"""HF's float32 internals (RMSNorm's upcast, RoPE tables) kept in the input dtype: the direct check's float64 reference."""
+"""HF's float32 internals (RMSNorm's upcast, RoPE tables) kept in the input dtype, for a float64 reference."""
 
 from __future__ import annotations
 

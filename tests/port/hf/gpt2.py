@@ -78,5 +78,6 @@ def case() -> Case:
     model = transformers.GPT2LMHeadModel(config).eval()
     rng = np.random.default_rng(0)
     return Case("gpt2", model, lambda bug=None: GPT2(config, bug=bug, rngs=nnx.Rngs(0)),
-                x=rng.integers(0, CONFIG["vocab_size"], (2, 8)), target=rng.standard_normal((2, 8, CONFIG["vocab_size"])),
+                x=rng.integers(0, CONFIG["vocab_size"], (2, 8)),
+                target=rng.standard_normal((2, 8, CONFIG["vocab_size"])),
                 loss=nn.MSELoss(), names=NAMES, bugs=BUGS, copy=COPY, conv1d=CONV1D)

@@ -87,8 +87,9 @@ def rms_norm_rule():
                      lambda m, t: {"scale": t["weight"]}, lambda m, a: {"weight": a["scale"]})
 
 
-NAMES = {"model.embed_tokens": "embed", "model.layers.*.self_attn": "blocks.*.attn", "model.layers.*.mlp": "blocks.*.ffn",
-         "model.layers.*.input_layernorm": "blocks.*.norm1", "model.layers.*.post_attention_layernorm": "blocks.*.norm2",
+NAMES = {"model.embed_tokens": "embed", "model.layers.*.self_attn": "blocks.*.attn",
+         "model.layers.*.mlp": "blocks.*.ffn", "model.layers.*.input_layernorm": "blocks.*.norm1",
+         "model.layers.*.post_attention_layernorm": "blocks.*.norm2",
          "model.norm": "norm", "lm_head": "head"}
 COPY = {"model.embed_tokens": "embed", "model.norm": "norm", "lm_head": "head",
         **{f"model.layers.*.{a}": f"blocks.*.{b}" for a, b in (
@@ -99,7 +100,8 @@ COPY = {"model.embed_tokens": "embed", "model.norm": "norm", "lm_head": "head",
 
 BUGS = (
     Bug("rope_theta", "RoPE base 10000 hard-coded; the config says 1e6", ("model.layers.*.self_attn*",)),
-    Bug("gqa_repeat_order", "key/value heads tiled (0,1,0,1) instead of repeated (0,0,1,1)", ("model.layers.*.self_attn*",)),
+    Bug("gqa_repeat_order", "key/value heads tiled (0,1,0,1) instead of repeated (0,0,1,1)",
+        ("model.layers.*.self_attn*",)),
     Bug("residual_after_norm", "the residual taken after input_layernorm instead of before it",
         ("between model.layers.*.self_attn* and model.layers.*.post_attention_layernorm",
          "model.layers.*.post_attention_layernorm")),
@@ -113,6 +115,7 @@ def case() -> Case:
     model = transformers.Qwen3ForCausalLM(config).eval()
     rng = np.random.default_rng(0)
     return Case("qwen3", model, lambda bug=None: Qwen3(config, bug=bug, rngs=nnx.Rngs(0)),
-                x=rng.integers(0, CONFIG["vocab_size"], (2, 8)), target=rng.standard_normal((2, 8, CONFIG["vocab_size"])),
+                x=rng.integers(0, CONFIG["vocab_size"], (2, 8)),
+                target=rng.standard_normal((2, 8, CONFIG["vocab_size"])),
                 loss=nn.MSELoss(), names=NAMES, rules=(rms_norm_rule,), bugs=BUGS, copy=COPY,
                 float64=lambda: float64.internals(hf.Qwen3RMSNorm, hf.Qwen3RotaryEmbedding))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 
-import jax.numpy as jnp
 import numpy as np
 import torch
 import torch.nn as nn

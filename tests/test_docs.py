@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from equivalence.check import PAIRS, QUANTITIES
@@ -10,8 +11,8 @@ from equivalence.report import bucket
 from equivalence.stages import STAGES
 from tools import docs
 from tools.docs.__main__ import main
+from tools.docs.measured import from_json, same_line, same_output_line, to_json
 from tools.docs.per_stage import STAGE_PITFALLS
-from tools.docs.measured import same_line, same_output_line
 from tools.docs.render import anchor, key_pieces
 from tools.docs.runs import command
 from tools.docs.source import FRAMEWORKS, ROOT, read, stage_path, stage_source
@@ -205,13 +206,29 @@ def test_the_chapters_show_what_their_examples_printed():
     assert "3.162" in pitfalls  # Adam's largest step, lr·(1−β₁)/√(1−β₂), measured
 
 
-def test_docs_command_rejects_bad_arguments(tmp_path):
-    with pytest.raises(SystemExit) as bad:
-        main(["--no-such-flag"])
-    assert bad.value.code == 2
+def test_docs_command_rejects_bad_arguments(tmp_path, capsys):
+    for bad_args in (["--no-such-flag"], ["--check", "--measure"]):
+        with pytest.raises(SystemExit) as bad:
+            main(bad_args)
+        assert bad.value.code == 2
     a_file = tmp_path / "file.md"
     a_file.write_text("x")
     assert main(["--check", "--out", str(a_file)]) == 2
+    capsys.readouterr()
+    assert main(["--out", str(tmp_path)]) == 2  # no measurements to write from
+    assert f"python -m tools.docs --measure --out {tmp_path}" in capsys.readouterr().err
+
+
+def test_the_measurements_render_the_same_pages_after_a_trip_through_json():
+    measured = fake_measured() | {"costs": {"adam_step": {"step / lr": np.float32(3.162), "steps": np.int64(2)}},
+                                  "exercises": {"bias": {"loss": np.float64(1.25), "equal": np.bool_(True)}}}
+    assert docs.render_all(from_json(to_json(measured))) == docs.render_all(measured)
+
+
+def test_the_committed_pages_are_what_the_committed_measurements_render(capsys):
+    """No measuring: an edited template or stage file fails here until `python -m tools.docs` writes the pages
+    again from docs/measured/guide.json (the slow test measures afresh)."""
+    assert docs.check(DOCS, measured=docs.recorded(DOCS), execute=False) == 0, capsys.readouterr().out
 
 
 def test_the_readme_taste_points_at_both_guides():

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tools.docs import notebooks, pages, prose, render
-from tools.docs.measured import same_output_line, save_pictures
+from tools.docs.measured import from_json, same_output_line, save_pictures, to_json
 from tools.docs.source import FRAMEWORKS, ROOT, Reader, StageSource, read, stage_source
 from tools.docs.taste import TASTE_END, TASTE_START, taste
 
@@ -16,6 +16,7 @@ LANGS = {lang: (prose.guide(lang), prose.pages(lang)) for lang in prose.LANGS}  
 GUIDES = {"guide.md": "en", "guide.ko.md": "ko"}
 TASTE = "README-taste.md"  # the README's section, kept in sync wherever it is pasted between its markers
 NOTEBOOKS = "notebooks"  # docs/notebooks/<stage>.ipynb and <stage>.ko.ipynb
+RECORD = "measured/guide.json"  # what the pages print that the code computed: the check, outputs, costs
 
 
 def sources(stages: tuple[str, ...], reader: Reader = read) -> dict[str, dict[str, StageSource]]:
@@ -136,7 +137,8 @@ def check(out: Path, measured: dict | None = None, reader: Reader = read, stream
         drifted += [problem] if problem else []
     if drifted:
         print("\n".join(drifted), file=stream)
-        print(f"the docs are out of date: run `python -m tools.docs{_out_flag(out)}` and commit what it writes", file=stream)
+        print(f"the docs are out of date: run `python -m tools.docs{_out_flag(out)}` (with --measure when the code's "
+              "numbers changed) and commit what it writes", file=stream)
         return 1
     print(f"{len(files) + len(fresh_nbs)} files in {out}{' and README.md' if pasted else ''}: up to date with the code",
           file=stream)
@@ -148,9 +150,12 @@ def _out_flag(out: Path) -> str:
 
 
 def generate(out: Path, measured: dict | None = None, reader: Reader = read, pictures: bool = True,
-             execute: bool = True) -> list[Path]:
+             execute: bool = True, keep_outputs: bool = False) -> list[Path]:
     """Write every docs file into `out` (and, with `pictures`, img/<stage>-loss.png); the paths written.
-    With `execute`, the notebooks are run (one shared kernel) and stored with their outputs."""
+    With `execute`, the notebooks are run (one shared kernel) and stored with their outputs; with `keep_outputs`,
+    a notebook whose code cells are those of the one in `out` keeps its outputs and is not run."""
+    import nbformat
+
     from training.runfolder import atomic_write_bytes
 
     measured = measured if measured is not None else measure(_stages(), keep_losses=pictures)
@@ -161,7 +166,8 @@ def generate(out: Path, measured: dict | None = None, reader: Reader = read, pic
         atomic_write_bytes(out / name, text.encode("utf-8"))
         written.append(out / name)
     nbs = build_notebooks(measured, reader)
-    ran = notebooks.execute(list(nbs.values()), ROOT) if execute else list(nbs.values())
+    known = [nbformat.read(out / name, as_version=4) for name in nbs if keep_outputs and (out / name).is_file()]
+    ran = notebooks.execute(list(nbs.values()), ROOT, known) if execute else list(nbs.values())
     for name, nb in zip(nbs, ran):
         atomic_write_bytes(out / name, notebooks.stable_json(nb).encode("utf-8"))
         written.append(out / name)
@@ -175,9 +181,20 @@ def generate(out: Path, measured: dict | None = None, reader: Reader = read, pic
     return written
 
 
-def run(out: str, check_only: bool) -> int:
-    """The `python -m tools.docs` command: 0 written or up to date, 1 drift."""
+def recorded(out: Path) -> dict:
+    """The measurements the committed pages were written from (`python -m tools.docs --measure` stores them)."""
     from netdata.errors import InputError
+
+    if not (out / RECORD).is_file():
+        raise InputError(f"{out / RECORD} is missing: write it with `python -m tools.docs --measure{_out_flag(out)}`")
+    return from_json((out / RECORD).read_text(encoding="utf-8"))
+
+
+def run(out: str, check_only: bool, fresh: bool = False) -> int:
+    """The `python -m tools.docs` command: 0 written or up to date, 1 drift. The pages are written from
+    docs/measured/guide.json; with `fresh`, from a new measurement, which is stored there first."""
+    from netdata.errors import InputError
+    from training.runfolder import atomic_write_bytes
 
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
@@ -185,7 +202,11 @@ def run(out: str, check_only: bool) -> int:
     if check_only:
         return check(folder)
     started = time.perf_counter()
-    written = generate(folder)
+    measured = measure(_stages()) if fresh else recorded(folder)
+    if fresh:
+        (folder / RECORD).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(folder / RECORD, to_json(measured).encode("utf-8"))
+    written = generate(folder, measured, pictures=fresh, keep_outputs=not fresh) + ([folder / RECORD] if fresh else [])
     print(f"wrote {len(written)} files in {time.perf_counter() - started:.0f} s:")
     for path in written:
         print(f"  {path}")

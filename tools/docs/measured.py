@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import re
 from pathlib import Path
@@ -13,6 +14,7 @@ DTYPES = ("float32", "float64")
 PICTURE_DTYPE = "float32"  # the check's default, and the dtype whose rounding a picture can show
 BUCKET = re.compile(r"< 1e(-?\d+)|(?<=\| )0(?= )")  # a bucket cell: "< 1e-7 ✓" or "0 ✓"
 TOLERANCE_CELL = re.compile(r"\| 1e(-?\d+) \|$")  # a measured row ends with its tolerance
+ROW = ("stage", "regime", "quantity", "pair", "rel_err", "tol", "passed")  # what the guide reads of a check row
 
 
 def power_of_ten(x: float) -> str:
@@ -59,6 +61,24 @@ def measure_all(stages: tuple[str, ...], keep_losses: bool = True) -> dict:
     for (stage, side), curve in kept.items():
         losses.setdefault(stage, {})[side] = curve
     return {"results": results, "losses": losses, "steps": Setup().steps}
+
+
+def to_json(measured: dict) -> str:
+    """docs/measured/guide.json: what the pages print, in the order they print it; the loss curves (for the
+    pictures only) stay out."""
+    def plain(v):
+        if isinstance(v, (np.generic, np.ndarray)):
+            return v.tolist()
+        raise TypeError(f"{type(v).__name__} in the measurements is not JSON")
+
+    kept = {k: v for k, v in measured.items() if k != "losses"}
+    kept["results"] = {dtype: {stage: [{k: r[k] for k in ROW if k in r} for r in rows]
+                               for stage, rows in by_stage.items()} for dtype, by_stage in measured["results"].items()}
+    return json.dumps(kept, indent=1, default=plain, ensure_ascii=False) + "\n"
+
+
+def from_json(text: str) -> dict:
+    return json.loads(text) | {"losses": {}}
 
 
 def save_pictures(measured: dict, out: Path) -> list[Path]:

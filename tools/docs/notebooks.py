@@ -83,24 +83,28 @@ def _with_outputs_of(nb, twin):
     return nb
 
 
-def execute(notebooks: list, cwd: Path) -> list:
+def _code(nb) -> tuple[str, ...]:
+    return tuple(c.source for c in nb.cells if c.cell_type == "code")
+
+
+def execute(notebooks: list, cwd: Path, known: list = ()) -> list:
     """Run every notebook in ONE kernel (jax and torch import once): each starts from `%reset -f`. A notebook whose
-    code cells are a previous one's (a stage's Korean twin of its English notebook) is not run again: its code cells
-    get that run's outputs, which the same code prints."""
+    code cells are a previous one's (a stage's Korean twin of its English notebook), or those of one in `known`
+    (executed notebooks: the committed ones), is not run again: its code cells get those outputs, which the same
+    code prints. No kernel starts when every notebook is known."""
     import nbformat
-    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel(cwd=str(cwd))
+    ran = {_code(nb): nb for nb in map(nbformat.from_dict, known)}  # code cells' sources -> an executed notebook
+    out, km = [], None
     try:
-        out, ran = [], {}  # ran: code cells' sources -> the executed notebook
         for nb in notebooks:
             nb = nbformat.from_dict(nb)
-            code = tuple(c.source for c in nb.cells if c.cell_type == "code")
+            code = _code(nb)
             if code in ran:
                 out.append(_with_outputs_of(nb, ran[code]))
                 continue
+            km = km or _kernel(cwd)
             nb.cells.insert(0, nbformat.v4.new_code_cell("%reset -f"))
             NotebookClient(nb, km=km, timeout=TIMEOUT_S, allow_errors=False, coalesce_streams=True,
                        record_timing=False).execute()
@@ -115,7 +119,16 @@ def execute(notebooks: list, cwd: Path) -> list:
             ran[code] = nb
         return out
     finally:
-        km.shutdown_kernel(now=True)
+        if km is not None:
+            km.shutdown_kernel(now=True)
+
+
+def _kernel(cwd: Path):
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(cwd=str(cwd))
+    return km
 
 
 def text_of(nb) -> list[str]:

@@ -1,6 +1,7 @@
 """`equivalence port`: exit 0 for an equal twin, 1 for a planted mistake, 2 with one line for bad input."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -42,3 +43,27 @@ def test_bad_input_exits_2_with_one_line(argv, message, x_file, capsys):
     assert cli.main(["port", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_names_are_given_with_repeatable_flags_and_the_current_folder_is_importable(tmp_path, monkeypatch, capsys):
+    (tmp_path / "mymodels.py").write_text(
+        "from tests.port import zoo\n"
+        "from flax import nnx\n\n"
+        "class Renamed(nnx.Module):\n"
+        "    def __init__(self):\n"
+        "        m = zoo.NnxMLP()\n"
+        "        self.first, self.norm, self.second, self.act = m.fc1, m.ln, m.fc2, m.act\n\n"
+        "    def __call__(self, x):\n"
+        "        return self.second(self.act(self.norm(self.first(x))))\n\n"
+        "def make():\n"
+        "    return Renamed()\n")
+    x = tmp_path / "x.npy"
+    np.save(x, zoo.inputs("mlp")["x"])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".")])  # restored after the test
+    argv = ["port", "tests.port.zoo:torch_mlp", "mymodels:make", "--input", str(x), "--names", "fc1=first",
+            "--names", "ln=norm", "--names", "fc2=second"]
+    assert cli.main(argv) == 0, capsys.readouterr()
+    assert "verdict: EQUAL" in capsys.readouterr().out
+    assert cli.main(argv[:-2] + ["--names", "fc2"]) == 2
+    assert "write torch.path=nnx.path" in capsys.readouterr().err

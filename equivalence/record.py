@@ -78,6 +78,9 @@ def jax_run(stage, trainer, xs, ys) -> Run:
     emitted, losses = [], []
     for k in range(len(xs)):
         trainer, loss = stage.train(trainer, xs[k:k + 1], ys[k:k + 1])
+        # Wait for each step: a host callback (the cnn's dropout masks) run later, on the runtime's thread,
+        # would run outside this thread's float64 context and return float32.
+        jax.block_until_ready(loss)
         emitted.append([leaf for leaf in jax.tree_util.tree_leaves(trainer) if _is_array(leaf)])
         losses.append(loss)
     emitted, losses = jax.device_get((emitted, losses))

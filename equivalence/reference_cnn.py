@@ -32,6 +32,7 @@ from netdata.init import cnn_channels
 from netdata.problems import BN_EPS, BN_MOMENTUM, CNN_DROPOUT, CNN_POOL
 
 STATS = ("mean", "var")  # BatchNorm's running statistics: state, not trained
+NEAR_ZERO = 4  # ulps per summed term within which a ReLU input may round to either side of 0
 
 
 @dataclass
@@ -45,6 +46,8 @@ class Trainer:
     nu: dict[str, np.ndarray] = field(default_factory=dict)
     step: int = 0
     pre_activations: list[np.ndarray] = field(default_factory=list)  # the last forward's BatchNorm outputs
+    grad_scale: dict[str, np.ndarray] | None = None  # set to {} to have the gradient's rounding scale kept here
+    sensitivity: dict[str, np.ndarray] | None = None  # the step's: what a rounding of the gradient moves
 
 
 def build(weights: dict[str, np.ndarray], lr: float, device=None) -> Trainer:
@@ -178,7 +181,46 @@ def _loss_and_grads(t: Trainer, x: np.ndarray, labels: np.ndarray, mask: np.ndar
             gcols = (g2 @ np.swapaxes(w.reshape(len(w), -1, cout), -1, -2)).reshape(r, nn_, hh, ww, -1)
             g = _unpatch(gcols, w.shape[1], w.shape[3])  # to the previous block's pooled output
     loss = _squeeze(loss, batched)
+    if t.grad_scale is not None:
+        scale = _grad_scale(t, p, h, cache, np.exp(log_probs), labels, mask)
+        t.grad_scale = {k: _squeeze(scale[k], batched) for k in t.mu}
     return np.asarray(loss), {k: _squeeze(grads[k], batched) for k in t.mu}, cache
+
+
+def _grad_scale(t: Trainer, p: dict, h: np.ndarray, cache: list, probs: np.ndarray, labels: np.ndarray,
+                mask: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The backward pass over absolute values (softmax + one_hot, |x| for every factor, BatchNorm's three terms
+    added): what a rounding of each gradient is relative to. A ReLU input within rounding of 0 may take either
+    branch in a correct program: its whole share counts (1/eps, as in equivalence.reference_mlp)."""
+    eps = np.finfo(t.storage).eps
+    n, rows = probs.shape[1], np.arange(probs.shape[1])
+    d = probs.copy()
+    d[:, rows, labels] += 1.0
+    d /= n
+    out = {"fc.w": np.swapaxes(np.abs(h), -1, -2) @ d, "fc.b": d.sum(axis=1)}
+    g = d @ np.swapaxes(np.abs(p["fc.w"]), -1, -2)
+    g = (g * mask if mask is not None else g).reshape(cache[-1][6].shape[:-1])
+    for i in reversed(range(t.depth)):
+        _, cols, z, _, inv, y, onehot, mean, _ = cache[i]
+        w = p[f"conv.{i}.w"]
+        r, nn_, hh, ww, cout = z.shape
+        cols2 = np.abs(cols.reshape(cols.shape[0], nn_ * hh * ww, -1))  # the first block's: one image batch for all runs
+        z_abs = (cols2 @ np.abs(w.reshape(r, -1, cout))).reshape(z.shape)
+        x_abs = (z_abs + np.abs(mean)) * inv  # bounds |xhat| and what its rounding is relative to
+        sc, bias = np.abs(p[f"bn.{i}.scale"])[:, None, None, None], np.abs(p[f"bn.{i}.bias"])[:, None, None, None]
+        near = np.abs(y) <= NEAR_ZERO * (cols.shape[-1] + 1) * eps * (x_abs * sc + bias)
+        g = _unpool(g, onehot, y.shape) * np.where(near, 1.0 / eps, (y > 0).astype(np.float64))
+        axes = (1, 2, 3)
+        out[f"bn.{i}.bias"], out[f"bn.{i}.scale"] = g.sum(axis=axes), (g * x_abs).sum(axis=axes)
+        gx = g * sc
+        count = hh * ww * nn_
+        g = inv / count * (count * gx + gx.sum(axis=axes, keepdims=True) + x_abs * (gx * x_abs).sum(axis=axes, keepdims=True))
+        g2 = g.reshape(r, nn_ * hh * ww, cout)
+        out[f"conv.{i}.w"] = (np.swapaxes(cols2, -1, -2) @ g2).reshape(w.shape)
+        if i > 0:
+            gcols = (g2 @ np.swapaxes(np.abs(w.reshape(r, -1, cout)), -1, -2)).reshape(r, nn_, hh, ww, -1)
+            g = _unpatch(gcols, w.shape[1], w.shape[3])
+    return out
 
 
 def loss_and_grads(t: Trainer, x: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -65,3 +65,12 @@ def test_a_language_twin_takes_the_outputs_of_the_same_code_and_other_code_runs(
     en, ko, ot = notebooks.execute([english, korean, other], ROOT)
     assert notebooks.text_of(ko) == ["[markdown]", "한국어", *notebooks.text_of(en)[2:]]
     assert notebooks.text_of(en)[-1] == "ran 1" and notebooks.text_of(ot)[-1] == "other"
+
+
+def test_a_notebook_whose_code_ran_before_keeps_those_outputs_and_starts_no_kernel():
+    cell, md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
+    committed = nbformat.v4.new_notebook(cells=[md("old prose"), cell("print('x')")])
+    committed.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="as stored\n")]
+    fresh = nbformat.v4.new_notebook(cells=[md("new prose"), cell("print('x')")])
+    (out,) = notebooks.execute([fresh], ROOT, known=[committed])  # a kernel would print "x"
+    assert notebooks.text_of(out) == ["[markdown]", "new prose", "[code]", "print('x')", "[output]", "as stored"]

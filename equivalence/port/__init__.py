@@ -5,7 +5,7 @@ from .copy import copy_weights, copy_weights_to_torch
 from .errors import PortError
 from .lint import Finding, lint
 from .match import Pair, Pairing
-from .match import pair_models as pairing
+from .order import pairing
 from .report import Cause, Report, Row
 from .rules import RULES, Rule, channels_first, channels_last, identity, register
 from .weights import load

@@ -20,6 +20,7 @@ from .lint import lint
 from .local import Local, _in_shape
 from .match import Pairing, pair_models
 from .numerics import DTYPES, numerics
+from .order import probe
 from .report import Cause, Report, row
 from .weights import loaded_rows
 
@@ -149,7 +150,8 @@ def _compare(torch_module, nnx_module, x, jax_x, target, loss, optimizer, steps,
         tt, jt = converted(target, dtype)
         t = torch_side.fresh(torch_module, dtype, train)
         n = nnx_side.prepare(nnx_module, dtype, train)
-        pairing: Pairing = pair_models(t, n, names)
+        tkw, nkw = kwargs_for(torch_kwargs, dtype, 0), kwargs_for(nnx_kwargs, dtype, 1)
+        pairing: Pairing = pair_models(t, n, names, order=probe(t, n, tx, tkw, jx, nkw))
         report = Report(dtype=dtype, tol=tol, findings=lint(t, n, names, pairing=pairing), pairing=str(pairing))
         plan = planned(pairing) if weights == "copy" else None
         if weights == "loaded":
@@ -158,11 +160,9 @@ def _compare(torch_module, nnx_module, x, jax_x, target, loss, optimizer, steps,
             write(plan)
         if train:
             _refuse_dropout(t, n)
-        tr = torch_side.run(torch_module, t, pairing, dtype, tx, kwargs_for(torch_kwargs, dtype, 0), output, tt,
-                            loss, optimizer, steps)
+        tr = torch_side.run(torch_module, t, pairing, dtype, tx, tkw, output, tt, loss, optimizer, steps)
         forced = {c.name: (c.input, c.output) for c in tr.calls}
-        nr = nnx_side.run(n, pairing, dtype, jx, kwargs_for(nnx_kwargs, dtype, 1), output, jt, loss_fn, tr.tx, steps,
-                          tuple(tr.y.shape), forced)
+        nr = nnx_side.run(n, pairing, dtype, jx, nkw, output, jt, loss_fn, tr.tx, steps, tuple(tr.y.shape), forced)
     local = Local(tr, nr, pairing, dtype, tol)
     report.rows += local.rows
     report.causes += local.ranked()

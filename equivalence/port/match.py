@@ -109,7 +109,8 @@ def _whole(entry, name: str) -> bool:
 
 
 class _Walk:
-    def __init__(self, torch_model: nn.Module, nnx_model: nnx.Module, names):
+    def __init__(self, torch_model: nn.Module, nnx_model: nnx.Module, names, order=None):
+        self.order, self.ranks = order, None
         self.names, self.used_names = compile_names(names), set()
         self.by_path = nnx_modules(nnx_model)
         self.lookup = Lookup(self.by_path)
@@ -194,10 +195,30 @@ class _Walk:
                     self._assign(name, modules[name], opts[0], options)
                     continue
             choice = self._by_name(options, scopes)
+            if choice is None and self._by_order(options):
+                continue
             if choice is None:
                 raise PortError(f"{name}: torch {type(modules[name]).__name__} fits {len(opts)} NNX layers equally "
                                 f"({', '.join(opts[:3])}); say which with names={{{name!r}: 'path.in.nnx'}}.")
             self._assign(*choice, options)
+
+    def _by_order(self, options) -> bool:
+        """Torch leaves that fit the same NNX layers, paired in the order each side calls them."""
+        if self.order is None:
+            return False
+        if self.ranks is None:
+            self.ranks = self.order()
+        t_rank, n_rank = self.ranks
+        for name, opts in options.items():
+            group = [n for n, o in options.items() if set(o) == set(opts)]
+            if len(opts) < 2 or len(group) != len(opts) or not all(n in t_rank for n in group) \
+                    or not all(p in n_rank for p in opts):
+                continue
+            paths = sorted(opts, key=n_rank.get)
+            for n, p in zip(sorted(group, key=t_rank.get), paths):
+                self._assign(n, self._modules[n], p, options)
+            return True
+        return False
 
     def _by_name(self, options, scopes):
         """A torch leaf and an NNX layer that prefer each other by name (q_proj and query), strictly."""
@@ -233,9 +254,15 @@ class _Walk:
         return False
 
 
-def pair_models(torch_model: nn.Module, nnx_model: nnx.Module, names: dict[str, str] | None = None) -> Pairing:
-    """The matched leaves, in torch registration order; refuses what cannot be paired, with the fix."""
-    w = _Walk(torch_model, nnx_model, names)
+def pair_models(torch_model: nn.Module, nnx_model: nnx.Module, names: dict[str, str] | None = None, *,
+                order=None) -> Pairing:
+    """The matched leaves, in torch registration order; refuses what cannot be paired, with the fix.
+
+    By path, then by ``names`` (`*` patterns, prefixes of paths), then by structure: an unpaired torch
+    leaf takes the unpaired NNX layer under the same scope whose rule and shapes fit; ties go to the
+    closer name (q_proj and query), then to call order when ``order`` (see order.probe) can run both.
+    """
+    w = _Walk(torch_model, nnx_model, names, order)
     unused = [n.key for n in w.names if n.key not in w.used_names]
     if unused:
         raise PortError(f"names[{unused[0]!r}]: {unused[0]!r} matches no module of the torch model; use a path "

@@ -86,6 +86,10 @@ class Backend:
             parallel.initialize(launch)
         self.stage = importlib.import_module(f"jaxnet.{cfg.stage}")
         self._stack = contextlib.ExitStack()  # x64, device, precision and the cache stay set for the whole run
+        # A run of several processes compiles afresh: on jaxlib 0.12 two CPU processes that load their chunk program
+        # from the persistent cache hang in its first gloo collective (loaded by both: hangs every time; compiled
+        # by both: runs), so the cache is only for runs of one process.
+        cache = cache and launch.coordinator is None
         folder = compiling.usable(compiling.cache_dir(), traincli.prog_name(self.framework)) if cache else None
         self._stack.enter_context(compiling.persistent_cache(folder))
         self.count = self._stack.enter_context(compiling.Count())

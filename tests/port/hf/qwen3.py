@@ -1,4 +1,4 @@
-"""Qwen3 causal LM (RMSNorm, RoPE, grouped-query attention) and an NNX port with einsum heads, with three bugs."""
+"""Qwen3 causal LM (RMSNorm, RoPE, grouped-query attention) and an NNX port with einsum heads, with four bugs."""
 
 from __future__ import annotations
 
@@ -55,9 +55,10 @@ class MLP(nnx.Module):
 
 class Block(nnx.Module):
     def __init__(self, c, bug: str | None, rngs: nnx.Rngs):
-        self.norm1 = parts.RMSNorm(c.hidden_size, eps=c.rms_norm_eps, rngs=rngs)
+        eps = 1e-5 if bug == "rmsnorm_epsilon" else c.rms_norm_eps  # the bug: Llama-2's epsilon, not the config's
+        self.norm1 = parts.RMSNorm(c.hidden_size, eps=eps, rngs=rngs)
         self.attn = Attention(c, bug, rngs)
-        self.norm2 = parts.RMSNorm(c.hidden_size, eps=c.rms_norm_eps, rngs=rngs)
+        self.norm2 = parts.RMSNorm(c.hidden_size, eps=eps, rngs=rngs)
         self.ffn = MLP(c, rngs)
         self.bug = bug
 
@@ -105,6 +106,9 @@ BUGS = (
     Bug("residual_after_norm", "the residual taken after input_layernorm instead of before it",
         ("between model.layers.*.self_attn* and model.layers.*.post_attention_layernorm",
          "model.layers.*.post_attention_layernorm")),
+    # inside a norm that HF computes in float32: the precision it explains must not hide this
+    Bug("rmsnorm_epsilon", "decoder-layer RMSNorm epsilon 1e-5 (Llama-2's) where the config says 1e-6",
+        ("model.layers.*.input_layernorm", "model.layers.*.post_attention_layernorm")),
 )
 
 

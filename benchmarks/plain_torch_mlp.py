@@ -2,8 +2,8 @@
 
     python benchmarks/plain_torch_mlp.py [STEPS] [cpu|gpu] [float32|float64]   # prints one JSON line: its timings
 
-Same rows (netdata's split, 20% of the training rows held out as the CLIs do), sizes 64-64-64-10, Adam lr
-1e-2, full batch, one CPU thread (the CLIs' --threads default), the dtype benchmarks/cli.py passes. No run folder, figures or checkpoints.
+Same rows (netdata's split, 20% of the training rows held out as the CLIs do), sizes 64, the CLIs' default
+--hidden (training/config.py), 10; Adam lr 1e-2, full batch, one CPU thread (the CLIs' --threads default), the dtype benchmarks/cli.py passes. No run folder, figures or checkpoints.
 """
 
 import json
@@ -15,7 +15,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, __file__.rsplit("/", 2)[0])  # the repository root, for netdata and training
 from netdata import datasets  # noqa: E402
-from training import validation  # noqa: E402
+from training import config, validation  # noqa: E402
 
 imported = time.perf_counter()
 steps, where, dtype = (int(sys.argv[1]) if len(sys.argv) > 1 else 1000, sys.argv[2] if len(sys.argv) > 2 else "cpu",
@@ -30,8 +30,9 @@ x, x_test = (torch.tensor(a, dtype=dtype, device=device) for a in (x, x_test))
 y, y_test = (torch.tensor(ds.labels[i], device=device) for i in (train, test))
 torch.manual_seed(0)
 building = time.perf_counter()
-model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64), torch.nn.ReLU(),
-                            torch.nn.Linear(64, 10)).to(device, dtype)
+sizes = [64, *config.DEFAULT_HIDDEN, 10]
+layers = [m for a, b in zip(sizes, sizes[1:]) for m in (torch.nn.Linear(a, b), torch.nn.ReLU())][:-1]
+model = torch.nn.Sequential(*layers).to(device, dtype)
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)  # the first optimizer imports torch._dynamo
 started = time.perf_counter()
 for _ in range(steps):

@@ -48,7 +48,7 @@ def test_the_runs_weights_are_those_of_its_best_evaluation(stopped, framework):
     assert curve["step"][int(np.argmin(curve["loss"]))] == v["best_step"]
     assert v["best_loss"] == min(curve["loss"]) and v["since"] == 3
     saved, run_weights = state(folder), weights(folder)
-    assert {k for k in saved if k.startswith("adam.")} >= {"adam.step", "adam.mu.layers.0.w", "adam.nu.layers.2.b"}
+    assert {k for k in saved if k.startswith("adam.")} >= {"adam.step", "adam.mu.layers.0.w", "adam.nu.layers.1.b"}
     for key, value in run_weights.items():  # the run's weights are the best ones, not the last ones
         assert np.array_equal(value, saved[f"best.{key}"])
     assert not np.array_equal(run_weights["layers.0.w"], saved["layers.0.w"])
@@ -110,17 +110,20 @@ def test_a_resume_refuses_another_validation_split(stopped, capsys):
     assert code == 2 and "--val-fraction" in err and len(err.strip().splitlines()) == 1
 
 
-DONE_WHEN = {"iris": 0.93, "digits": 0.97, "blobs": 0.93}  # issue 16: default flags, both frameworks
+# Issue 24: with default flags the mlp is at or above softmax regression on the same split, in both frameworks alike
+# (all ten sets: tests/test_defaults.py reads benchmarks/defaults.py's measurement; these four train afresh).
+DONE_WHEN = ("iris", "digits", "blobs", "logistic")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", DONE_WHEN)
-def test_default_flags_reach_the_issues_bars_in_both_frameworks_alike(tmp_path, name):
-    from benchmarks.defaults import blobs
+def test_default_flags_reach_softmax_regression_in_both_frameworks_alike(tmp_path, name):
+    from benchmarks import defaults
 
-    data = str(blobs(tmp_path)[0]) if name == "blobs" else name
+    data = name if name in ("iris", "digits") else str(defaults.write(tmp_path, name)[0])
     jm, tm = (_train(fw, "--stage", "mlp", "--data", data, "--out", str(tmp_path / fw)) for fw in ("jax", "torch"))
-    assert jm["test_accuracy"] >= DONE_WHEN[name] and tm["test_accuracy"] >= DONE_WHEN[name]
+    linear = defaults.baseline(data, 0.3)
+    assert jm["test_accuracy"] >= linear and tm["test_accuracy"] >= linear
     assert jm["confusion"] == tm["confusion"]
     assert jm["validation"]["stopped_at_step"] == tm["validation"]["stopped_at_step"]
     assert jm["validation"]["best_step"] == tm["validation"]["best_step"]

@@ -155,16 +155,20 @@ def render_commands(cli: dict) -> str:
 
 
 def render_accuracy(defaults: dict) -> str:
-    """One wrapped paragraph: `--stage mlp`'s test accuracy per data set, jax / torch, beside softmax regression."""
-    parts = []
+    """One wrapped paragraph: `--stage mlp`'s test accuracy per data set (jax / torch where they differ), softmax
+    regression's on the same split in brackets, and **below** where the mlp loses."""
+    parts, alike = [], True
     for name, entry in defaults["data"].items():
-        runs = entry["runs"]["defaults"]
-        acc = " / ".join(f"{runs[fw]['test_accuracy']:.3f}" if fw in runs else "-" for fw in ("jax", "torch"))
-        parts.append(f"{name} {acc} ({entry['softmax_regression']:.3f})")
+        runs, linear = entry["runs"]["defaults"], entry["softmax_regression"]
+        accs = [f"{runs[fw]['test_accuracy']:.3f}" if fw in runs else "-" for fw in ("jax", "torch")]
+        alike &= accs[0] == accs[1]
+        below = any(r["test_accuracy"] < linear - 1e-9 for r in runs.values())
+        acc = accs[0] if accs[0] == accs[1] else " / ".join(accs)
+        parts.append(f"{name} {acc} ({linear:.3f}{', **below**' if below else ''})")
     d = defaults["defaults"]
-    text = (f"Test accuracy of `--stage mlp` with default flags (hidden {','.join(map(str, d['hidden']))}, "
-            f"lr {d['lr']:g}, at most {d['steps']} steps), jax / torch, and softmax regression on the same split: "
-            + "; ".join(parts) + f" (`{ACCURACY_WRITER}`).")
+    text = (f"Default `--stage mlp` (hidden {','.join(map(str, d['hidden']))}, lr {d['lr']:g}, weight decay "
+            f"{d['weight_decay']:g}) test accuracy, {'jax = torch' if alike else 'jax / torch'} (softmax regression, "
+            f"same split): " + "; ".join(parts) + f" (`{ACCURACY_WRITER}`).")
     return "\n".join(textwrap.wrap(text, 110, break_on_hyphens=False, break_long_words=False)) + "\n"
 
 

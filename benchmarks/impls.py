@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from functools import partial
 import numpy as np
 
 from netdata import init, problems
+from training import stages
 
 IMPLS = ("torch-eager", "torch-fused", "torch-compile", "torch-cudagraph", "jax-floor", "jax-jit-step", "nnx-jit-step",
          "jax-scan")
@@ -100,7 +100,7 @@ def torch_runner(p: Problem, device: str, mode: str = "eager") -> tuple[Callable
 
     from torchnet import device as tdevice
 
-    stage = importlib.import_module(f"torchnet.{p.stage}")
+    stage = stages.module("torch", p.stage)
     where = tdevice.resolve(device)
     trainer = stage.build(p.weights, p.lr, where)
     pool = [(tdevice.tensor(x, where), tdevice.tensor(y, where)) for x, y in zip(p.xs, p.ys)]
@@ -188,7 +188,7 @@ def jax_runner(p: Problem, impl: str, dev) -> tuple[Callable[[], object], Callab
     import jax
     from flax import nnx
 
-    stage = importlib.import_module(f"jaxnet.{p.stage}")
+    stage = stages.module("jax", p.stage)
     trainer = stage.build(p.weights, p.lr, dev)
     if impl == "jax-scan":  # the CLI's way: one compiled lax.scan over a chunk of K stacked batches
         xs = jax.device_put(p.xs[p.order], dev)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
 import time
 
 import jax
@@ -19,7 +18,7 @@ from flax import nnx
 
 from jaxnet import compiling, device, parallel
 from netdata import batches
-from training import session, shards, traincli
+from training import openrun, session, shards, stages
 from training import config
 from training.config import RunConfig
 from training.rundata import Data
@@ -84,13 +83,13 @@ class Backend:
         if launch.data_parallel:  # before any device query: JAX joins other processes only before that
             shards.check_stage(cfg.stage)
             parallel.initialize(launch)
-        self.stage = importlib.import_module(f"jaxnet.{cfg.stage}")
+        self.stage = stages.module("jax", cfg.stage)
         self._stack = contextlib.ExitStack()  # x64, device, precision and the cache stay set for the whole run
         # A run of several processes compiles afresh: on jaxlib 0.12 two CPU processes that load their chunk program
         # from the persistent cache hang in its first gloo collective (loaded by both: hangs every time; compiled
         # by both: runs), so the cache is only for runs of one process.
         cache = cache and launch.coordinator is None
-        folder = compiling.usable(compiling.cache_dir(), traincli.prog_name(self.framework)) if cache else None
+        folder = compiling.usable(compiling.cache_dir(), openrun.prog_name(self.framework)) if cache else None
         self._stack.enter_context(compiling.persistent_cache(folder))
         self.count = self._stack.enter_context(compiling.Count())
         self.dev = self._stack.enter_context(device.context(pick_device(cfg.device), cfg.dtype, cfg.precision))

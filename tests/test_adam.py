@@ -1,6 +1,5 @@
 """jaxnet.adam: every JAX Adam stage takes the float64 Adam step to a few float32 ulps, where optax's own does not."""
 
-import importlib
 from types import SimpleNamespace
 
 import jax.numpy as jnp
@@ -12,7 +11,8 @@ from flax import nnx
 from equivalence.reference import adam_step
 from jaxnet import adam
 from jaxnet import device as jdevice
-from netdata import init, problems
+from netdata import init
+from training import stages
 from netdata.problems import BETAS, EPS
 
 # An Adam step from float32 state takes ~16 float32 roundings of half an ulp each (the moments, the corrections,
@@ -66,7 +66,7 @@ def _apply(optimizer, model, grads):
 @pytest.mark.parametrize("stage", list(START))
 def test_each_jax_adam_stage_takes_the_float64_step_to_a_few_float32_ulps(stage, count):
     """Through the stage's own build, optimizer and export: its Adam state loads, steps once and comes back."""
-    jstage = importlib.import_module(f"jaxnet.{stage}")
+    jstage = stages.module("jax", stage)
     weights = START[stage]()
     names = learned(weights)
     grads, mu, nu = state_at({k: weights[k].shape for k in names}, count)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 
 import numpy as np
@@ -11,7 +10,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from netdata import batches
 
-from training import shards
+from training import shards, stages
 from training import config
 from training.config import RunConfig
 from training.rundata import Data
@@ -72,7 +71,7 @@ class Backend:
 
     def __init__(self, cfg: RunConfig, data: Data, launch: shards.Launch = shards.Launch(), cache: bool = True):
         self.cfg, self.data = cfg, data
-        self.stage = importlib.import_module(f"torchnet.{cfg.stage}")
+        self.stage = stages.module("torch", cfg.stage)
         device.pin_precision()
         if cfg.deterministic:  # cuBLAS needs a fixed workspace for reproducible reductions
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")

@@ -1,6 +1,6 @@
 """The run summary says what its two training losses are: where the run started and which weights it kept."""
 
-from training.traincli import loss_line
+from training.summary import loss_line
 
 
 def metrics(start, steps, best=None):

@@ -3,6 +3,7 @@
 import pytest
 
 from training import config, traincli
+from training.threads import set_threads
 
 CASES = {  # name: (framework, --threads, environment before, what must be set after)
     "torch default": ("torch", None, {}, {"OMP_NUM_THREADS": str(config.DEFAULT_THREADS)}),
@@ -20,13 +21,13 @@ CASES = {  # name: (framework, --threads, environment before, what must be set a
 def test_threads_are_set_before_the_framework_starts(case):
     framework, threads, env, after = CASES[case]
     env = dict(env)
-    traincli.set_threads(threads, framework, env)
+    set_threads(threads, framework, env)
     assert {k: env.get(k) for k in after} == after
 
 
 def test_jax_with_more_threads_leaves_xla_its_own_pool():
     env = {}
-    traincli.set_threads(2, "jax", env)
+    set_threads(2, "jax", env)
     assert "XLA_FLAGS" not in env
 
 

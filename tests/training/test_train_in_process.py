@@ -6,7 +6,7 @@ import pytest
 
 from netdata.errors import InputError
 from training import config, runfolder
-from training.execute import train
+from training import train
 
 
 def test_a_typed_config_trains_in_process_and_writes_the_cli_run_folder(tmp_path):

@@ -84,6 +84,14 @@ class Trajectories(NamedTuple):
     torch_lrs: np.ndarray  # (steps, groups): lr used by each optimizer.step()
     jax_lrs: np.ndarray | None  # same, from the translated schedule (None without scheduler)
     grad_norms: np.ndarray  # total norms clip_grad_norm_ returned (empty without clipping)
+    defects: np.ndarray | None = None  # (steps,) per step: the translation's step from torch's state, in ulps
+
+    @property
+    def defect(self) -> float:
+        """The worst per-step defect: ||theta_torch[k+1] - step(theta_torch[k])|| / (eps ||theta_torch[k+1]||),
+        the translation's optimizer state fed the gradients at torch's own parameters (so it holds torch's
+        state), over the whole run: chaos cannot part two runs that restart from the same state every step."""
+        return float(np.max(self.defects, initial=0.0)) if self.defects is not None else float("nan")
 
     @property
     def errors(self) -> np.ndarray:
@@ -162,7 +170,30 @@ def _run_optimizer(make, steps, labels, clip, seed, tx) -> Trajectories:
         jax_traj.append(p)
     jax_traj = stack([[q[n] for n in names] for q in jax.device_get(jax_traj)])
     start = flat([init[n] for n in names])
-    return Trajectories(run.trajectory, jax_traj, start, reach, run.lrs, jax_lrs, run.norms)
+    defects = _step_defects(step, tx, names, init, run.trajectory, xs, ys, sign)
+    return Trajectories(run.trajectory, jax_traj, start, reach, run.lrs, jax_lrs, run.norms, defects)
+
+
+def _step_defects(step, tx, names, init, trajectory: np.ndarray, xs, ys, sign) -> np.ndarray:
+    """(steps,) ulps: from each of torch's states, the translation's one step against torch's next state."""
+    sizes = [int(np.prod(np.shape(init[n]))) for n in names]
+    splits = np.cumsum(sizes)[:-1]
+
+    def params(row):
+        return {n: jnp.asarray(v.reshape(np.shape(init[n]))) for n, v in zip(names, np.split(row, splits))}
+
+    states = np.concatenate([flat([init[n] for n in names])[None], trajectory])
+    state = tx.init(params(states[0]))
+    ours = []
+    for k in range(len(trajectory)):
+        p = params(states[k])
+        p_next, state = step(p, state, _gradient(p, xs[k], ys[k], sign))
+        ours.append(p_next)
+    ours = stack([[q[n] for n in names] for q in jax.device_get(ours)])
+    eps = np.finfo(np.float64).eps
+    diff, scale = np.linalg.norm(ours - trajectory, axis=1), np.linalg.norm(trajectory, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(diff == 0, 0.0, diff / (eps * scale))
 
 
 class LossComparison(NamedTuple):

@@ -121,6 +121,12 @@ def _rprop(g, lr, _):
 
 
 def _asgd(g, lr, _):
+    foreach = g.group.get("foreach")
+    on_gpu = any(p.device.type != "cpu" for p in g.group["params"])
+    if foreach or (foreach is None and on_gpu):  # torch's default on CUDA is the multi-tensor path
+        raise UnsupportedError(
+            "ASGD with foreach=True (torch's default on CUDA) steps p - eta * (g + lambd * p) and always averages "
+            "ax + mu * (p - ax), rounding apart from the single-tensor path that is translated: pass foreach=False.")
     core = torch_asgd(lr, g.f("lambd"), g.f("alpha"), g.f("t0"), g.f("weight_decay"), torch_scalar_dtype())
     return _negate_if_maximizing(g, core)
 

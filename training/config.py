@@ -219,3 +219,13 @@ def check_validation(cfg: RunConfig, typed: dict) -> RunConfig:
         raise InputError(f"--patience {cfg.patience} watches a validation split, and --val-fraction is 0; "
                          f"give --val-fraction above 0 or --patience 0")
     return cfg
+
+
+def for_stage(stage: str, **fields) -> RunConfig:
+    """A new run's settings as `--stage STAGE` and these flags give them: the stage's defaults, then `fields`."""
+    unknown = sorted(set(fields) - {f.name for f in dataclasses.fields(RunConfig)})
+    if unknown:
+        raise InputError(f"for_stage: unknown setting {unknown[0]!r}; use RunConfig's fields (e.g. lr, steps, data)")
+    if stage not in STAGES:
+        raise InputError(f"for_stage: unknown stage {stage!r}; use one of {', '.join(STAGES)}")
+    return resolve(argparse.Namespace(stage=stage, preset=None, **fields))

@@ -56,7 +56,8 @@ LANES = {"pinned": "pinned: `.ci/pinned.txt`, the lower bounds", "newest": "the 
 def render_env(env: dict) -> str:
     """One line per CI lane (.ci/run) that ran: its Python and package versions."""
     lines = []
-    for name, lane in env["lanes"].items():
+    order = list(LANES)  # .ci/run's order: pinned, then newest; any other lane after them
+    for name, lane in sorted(env["lanes"].items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else 9, kv[0])):
         versions = ", ".join(f"{p} {lane[p]}" for p in PACKAGES)
         what = LANES.get(name, name).format(date=lane.get("date", "?"))
         lines.append(f"- Python {lane['python']}, {versions} ({what}; {lane['platform']})")

@@ -41,7 +41,7 @@ def env_record(measured: Path, lane: str) -> dict:
     record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     lanes = record.get("lanes", {})
     lanes[lane] = env() | {"date": datetime.date.today().isoformat()}
-    return {"lanes": {name: lanes[name] for name in sorted(lanes, key=lambda n: (n not in LANE_ORDER, n))}}
+    return {"lanes": {name: lanes[name] for name in sorted(lanes, key=lambda n: (LANE_ORDER.index(n) if n in LANE_ORDER else len(LANE_ORDER), n))}}
 
 
 def measure_equivalence(steps: int | None = None) -> dict:

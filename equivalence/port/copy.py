@@ -9,7 +9,7 @@ import torch.nn as nn
 from flax import nnx
 
 from .errors import PortError
-from .match import Pair, Pairing, nnx_own_variables, pair_models, torch_own_tensors
+from .match import Pair, Pairing, pair_models, torch_own_tensors
 from .rules import fit_shape
 
 SKIPPED_BUFFERS = ("num_batches_tracked",)  # a counter, not arithmetic (momentum=None is refused by lint)
@@ -31,7 +31,7 @@ def torch_arrays(pair: Pair, grad: bool = False) -> dict[str, np.ndarray]:
 
 def nnx_variables(pair: Pair) -> dict[str, nnx.Variable]:
     """A leaf's own parameters and batch statistics by dotted attribute path."""
-    return nnx_own_variables(pair.nnx_module, pair.nnx_skip)
+    return pair.variables
 
 
 def key(pair: Pair, name: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 from dataclasses import dataclass, field
 
 import torch.nn as nn
@@ -31,6 +32,11 @@ class Pair:
     @property
     def label(self) -> str:
         return self.torch_name or "(root)"
+
+    @functools.cached_property
+    def variables(self) -> dict:
+        """The NNX leaf's own parameters and batch statistics (read once: they are updated in place)."""
+        return nnx_own_variables(self.nnx_module, self.nnx_skip)
 
 
 @dataclass
@@ -84,18 +90,23 @@ def _relative(path: str, root: str) -> str:
     return path[len(root) + 1:] if root and path.startswith(root + ".") else path if not root else ""
 
 
-def _fits_shapes(rule: Rule, tmod, nmod) -> bool:
-    try:
-        want = rule.to_nnx(tmod, {k: v.detach().cpu().numpy() for k, v in torch_own_tensors(tmod).items()})
-    except Exception:
-        return False
-    have = {k: tuple(v.get_value().shape) for k, v in nnx_own_variables(nmod).items()}
-    if set(want) != set(have):
+def _fits_shapes(rule: Rule, tmod, nmod, cache: dict) -> bool:
+    key = (id(rule), id(tmod))
+    if key not in cache:
+        try:
+            cache[key] = rule.to_nnx(tmod, {k: v.detach().cpu().numpy() for k, v in torch_own_tensors(tmod).items()})
+        except Exception:
+            cache[key] = None
+    if id(nmod) not in cache:
+        cache[id(nmod)] = {k: tuple(v.get_value().shape) for k, v in nnx_own_variables(nmod).items()}
+    want, have = cache[key], cache[id(nmod)]
+    if want is None or set(want) != set(have):
         return False
     return all(fit_shape(a, have[k], lead=False) is not None if rule.reshape else tuple(a.shape) == have[k]
                for k, a in want.items())
 
 
+@functools.lru_cache(maxsize=65536)
 def _similarity(a: str, b: str) -> float:
     a, b = a.lower(), b.lower()
     last_a, last_b = a.split(".")[-1], b.split(".")[-1]
@@ -172,11 +183,11 @@ class _Walk:
 
     def by_structure(self) -> None:
         """Leaves whose path has no partner: the NNX modules under the same scope whose rule and shapes fit."""
-        free, options, scopes = self.free(), {}, {}
+        free, options, scopes, cache = self.free(), {}, {}, {}
         for name, module, target in self.unmatched:
             scopes[name] = scope = self.scope(name)
             options[name] = [p for p, m in free.items() if _under(p, [scope]) and p != scope
-                             and (r := choose(module, m)) is not None and _fits_shapes(r, module, m)]
+                             and (r := choose(module, m)) is not None and _fits_shapes(r, module, m, cache)]
         modules = self._modules = {name: module for name, module, _ in self.unmatched}
         targets = {name: target for name, _, target in self.unmatched}
         while options:
@@ -194,9 +205,9 @@ class _Walk:
                 if not rivals:
                     self._assign(name, modules[name], opts[0], options)
                     continue
-            choice = self._by_name(options, scopes)
-            if choice is None and self._by_order(options):
+            if self._by_order(options):  # both sides call them in the same order: the structural evidence
                 continue
+            choice = self._by_name(options, scopes)
             if choice is None:
                 raise PortError(f"{name}: torch {type(modules[name]).__name__} fits {len(opts)} NNX layers equally "
                                 f"({', '.join(opts[:3])}); say which with names={{{name!r}: 'path.in.nnx'}}.")

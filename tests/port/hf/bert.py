@@ -40,8 +40,8 @@ class Block(nnx.Module):
         self.fc2 = nnx.Linear(c.intermediate_size, c.hidden_size, rngs=rngs)
         self.ln2 = nnx.LayerNorm(c.hidden_size, epsilon=eps, rngs=rngs)
 
-    def __call__(self, h):
-        h = self.ln1(h + self.attn(h))  # post-norm: BERT normalises after each residual
+    def __call__(self, h, mask):
+        h = self.ln1(h + self.attn(h, mask=mask))  # post-norm: BERT normalises after each residual
         return self.ln2(h + self.fc2(nnx.gelu(self.fc1(h), approximate=False)))
 
 
@@ -53,10 +53,11 @@ class Bert(nnx.Module):
         self.pool = nnx.Linear(c.hidden_size, c.hidden_size, rngs=rngs)
         self.head = nnx.Linear(c.hidden_size, c.num_labels, rngs=rngs)
 
-    def __call__(self, ids):
+    def __call__(self, ids, *, mask=None):
         h = self.embed(ids)
+        keys = None if mask is None else mask.astype(bool)[:, None, None, :]  # padding hidden as keys, as HF does
         for layer in self.layers:
-            h = layer(h)
+            h = layer(h, keys)
         return self.head(jnp.tanh(self.pool(h[:, 0])))
 
 
@@ -90,6 +91,8 @@ def case() -> Case:
     config = transformers.BertConfig(**CONFIG, attn_implementation="eager")  # eager's softmax keeps float64
     model = transformers.BertForSequenceClassification(config).eval()
     rng = np.random.default_rng(0)
-    return Case("bert", model, lambda bug=None: Bert(config, bug=bug, rngs=nnx.Rngs(0)),
-                x=rng.integers(0, CONFIG["vocab_size"], (2, 8)), target=rng.integers(0, 3, 2),
-                loss=nn.CrossEntropyLoss(), names=NAMES, bugs=BUGS, copy=COPY)
+    ids, mask = rng.integers(1, CONFIG["vocab_size"], (2, 8)), np.ones((2, 8), np.int64)
+    ids[1, 6:], mask[1, 6:] = config.pad_token_id, 0  # a padded batch: each side takes the mask its own way
+    return Case("bert", model, lambda bug=None: Bert(config, bug=bug, rngs=nnx.Rngs(0)), x=ids,
+                target=rng.integers(0, 3, 2), loss=nn.CrossEntropyLoss(), names=NAMES,
+                torch_kwargs={"attention_mask": mask}, nnx_kwargs={"mask": mask}, bugs=BUGS, copy=COPY)

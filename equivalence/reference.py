@@ -20,6 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from netdata.problems import BETAS, EPS
+from netdata.stages import LINEAR, STAGES
 
 BETA1, BETA2 = BETAS
 
@@ -33,13 +34,7 @@ class Spec:
     optimizer: str  # "sgd" or "adam"
 
 
-SPECS = {
-    "manual": Spec("half_sse", bias=False, optimizer="sgd"),
-    "autograd": Spec("half_sse", bias=False, optimizer="sgd"),
-    "nn": Spec("mse", bias=True, optimizer="sgd"),
-    "optim": Spec("mse", bias=True, optimizer="adam"),
-    "module": Spec("mse", bias=True, optimizer="adam"),
-}
+SPECS = {name: Spec(STAGES[name].loss, STAGES[name].bias, STAGES[name].optimizer) for name in LINEAR}
 
 
 @dataclass

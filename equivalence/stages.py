@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from types import ModuleType, SimpleNamespace
@@ -12,6 +11,8 @@ import numpy as np
 
 from equivalence import reference, reference_cnn, reference_mlp
 from netdata import images, init, problems
+from netdata.stages import LINEAR, NAMES, STAGES as TABLE
+from training import stages
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,9 @@ def cnn_problem(s: Setup):
 
 
 CNN_CHECK_CHANNELS = (4, 8)
-LINEAR_STAGES = ("manual", "autograd", "nn", "optim", "module")
+LINEAR_STAGES = LINEAR
 OTHER_STAGES = {"mlp": (reference_mlp.stage(), mlp_problem), "cnn": (reference_cnn.stage(), cnn_problem)}  # name -> (its own reference, its problem)
-STAGES = LINEAR_STAGES + tuple(OTHER_STAGES)
+STAGES = NAMES
 
 
 # The default check runs every stage twice: at the lecture's lr, where almost nothing moves, and at
@@ -88,9 +89,9 @@ STAGES = LINEAR_STAGES + tuple(OTHER_STAGES)
 # 1000 steps reach each minimum; every step's defect is checked, so a longer run repeats the same
 # check (--steps runs any length). The cnn's oracle (hand-written convolutions in NumPy) takes 2-7 ms a
 # step, so the default check runs it for CHECK_STEPS["cnn"]; together within 60 s on 2 cores.
-TRAIN_LR = {"manual": 1e-3, "autograd": 1e-3, "nn": 0.1, "optim": 1e-2, "module": 1e-2, "mlp": 1e-2, "cnn": 1e-2}
+TRAIN_LR = {name: stage.check_lr for name, stage in TABLE.items()}
 TRAIN_STEPS = 1000
-CHECK_STEPS = {"cnn": 100}
+CHECK_STEPS = {name: stage.check_steps for name, stage in TABLE.items() if stage.check_steps}
 REGIMES = ("lecture", "train")
 
 
@@ -107,8 +108,8 @@ def row(name: str) -> Row:
     ref, problem = OTHER_STAGES.get(name) or (reference.stage(name), linear_problem(reference.SPECS[name].bias))
     return Row(
         name=name,
-        torch=importlib.import_module(f"torchnet.{name}"),
-        jax=importlib.import_module(f"jaxnet.{name}"),
+        torch=stages.module("torch", name),
+        jax=stages.module("jax", name),
         reference=ref,
         problem=problem,
     )

@@ -10,6 +10,7 @@ import numpy as np
 
 from jaxnet.device import array, numpy
 from netdata import init, problems
+from netdata.stages import STAGES
 
 
 class Trainer(NamedTuple):
@@ -65,7 +66,7 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 
 def main() -> None:
     x, y = problems.lecture(seed=0)  # 2. load the data
-    weights = init.linear(problems.STAGE_INIT["autograd"], problems.DIN, problems.DOUT, bias=False)
+    weights = init.linear(STAGES["autograd"].init, problems.DIN, problems.DOUT, bias=False)
     trainer = build(weights, problems.LECTURE_LR)
     steps = problems.LECTURE_STEPS
     trainer, losses = train(trainer, jnp.broadcast_to(x, (steps, *x.shape)), jnp.broadcast_to(y, (steps, *y.shape)))

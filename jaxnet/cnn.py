@@ -22,6 +22,7 @@ from jaxnet.loop import scan_steps
 from jaxnet.mlp import adamw
 from jaxnet.state import export_adam_at, load_adam_at
 from netdata import batches, datasets, dropout, init, problems
+from netdata.stages import STAGES
 
 
 def _batch_norm_train(bn: nnx.BatchNorm, z: jax.Array) -> jax.Array:
@@ -217,9 +218,9 @@ def main() -> None:
         x, labels = digits.x.reshape(-1, 1, 8, 8) / 16.0, np.asarray(digits.labels)
         (x_train, x_test), (y_train, y_test) = np.array_split(x, 2), np.array_split(labels, 2)  # never trained on the second half
         channels = [1, *problems.CNN_CHANNELS]
-        weights = init.cnn(problems.STAGE_INIT["cnn"], channels, 2 * 2 * channels[-1], len(digits.class_names),
+        weights = init.cnn(STAGES["cnn"].init, channels, 2 * 2 * channels[-1], len(digits.class_names),
                            dtype=np.float64)
-        trainer = build(weights, problems.STAGE_LR["cnn"])
+        trainer = build(weights, STAGES["cnn"].lr)
         steps = problems.CNN_STEPS
         order = batches.indices(0, len(y_train), problems.CNN_BATCH, 0, steps)  # (steps, B): netdata's order
         xs, ys = jnp.asarray(x_train[order]), jnp.asarray(y_train[order])  # minibatches: 14x less work than 899 images

@@ -10,6 +10,7 @@ import numpy as np
 
 from jaxnet.device import array, numpy
 from netdata import init, problems
+from netdata.stages import STAGES
 
 
 class Trainer(NamedTuple):  # a pytree: jit and scan carry it; updates return a new one
@@ -61,7 +62,7 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 def main() -> None:
     """The lecture's program: 64 x 4 -> 2, lr 1e-6, 5000 steps, standard-normal start."""
     x, y = problems.lecture(seed=0)  # 2. load the data
-    weights = init.linear(problems.STAGE_INIT["manual"], problems.DIN, problems.DOUT, bias=False)
+    weights = init.linear(STAGES["manual"].init, problems.DIN, problems.DOUT, bias=False)
     trainer = build(weights, problems.LECTURE_LR)
     steps = problems.LECTURE_STEPS
     trainer, losses = train(trainer, jnp.broadcast_to(x, (steps, *x.shape)), jnp.broadcast_to(y, (steps, *y.shape)))

@@ -15,6 +15,7 @@ from jaxnet.adam import scale_by_adam
 from jaxnet.loop import scan_steps
 from jaxnet.state import export_adam_at, export_linear, linear_grads, load_adam_at, load_linear, paths
 from netdata import init, problems
+from netdata.stages import STAGES
 from netdata.problems import BETAS, EPS
 
 
@@ -127,8 +128,8 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 def main() -> None:
     x, labels = problems.classification(seed=0, n=2 * problems.N, classes=problems.MLP_CLASSES)  # 2. load the data
     (x_train, x_test), (y_train, y_test) = np.split(x, 2), np.split(labels, 2)  # the second half is never trained on
-    weights = init.mlp(problems.STAGE_INIT["mlp"], [problems.DIN, *problems.MLP_HIDDEN, problems.MLP_CLASSES])
-    trainer = build(weights, problems.STAGE_LR["mlp"])
+    weights = init.mlp(STAGES["mlp"].init, [problems.DIN, *problems.MLP_HIDDEN, problems.MLP_CLASSES])
+    trainer = build(weights, STAGES["mlp"].lr)
     steps = problems.MLP_STEPS
     xs, ys = jnp.broadcast_to(x_train, (steps, *x_train.shape)), jnp.broadcast_to(y_train, (steps, *y_train.shape))
     trainer, losses = train(trainer, xs, ys)

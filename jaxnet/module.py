@@ -13,6 +13,7 @@ from jaxnet.loop import scan_steps
 from jaxnet.optim import adam
 from jaxnet.state import export_adam, export_linear, linear_grads, load_adam, load_linear
 from netdata import init, problems
+from netdata.stages import STAGES
 
 
 # 1. Define the model: a class whose __call__ says what the network computes (torch: forward).
@@ -74,7 +75,7 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 
 def main() -> None:
     x, y = problems.lecture(seed=0)  # 2. load the data
-    weights = init.linear(problems.STAGE_INIT["module"], problems.DIN, problems.DOUT)
+    weights = init.linear(STAGES["module"].init, problems.DIN, problems.DOUT)
     trainer = build(weights, problems.LECTURE_LR)
     steps = problems.LECTURE_STEPS
     trainer, losses = train(trainer, jnp.broadcast_to(x, (steps, *x.shape)), jnp.broadcast_to(y, (steps, *y.shape)))

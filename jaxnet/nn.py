@@ -13,6 +13,7 @@ from jaxnet.device import array
 from jaxnet.loop import scan_steps
 from jaxnet.state import export_linear, linear_grads, load_linear
 from netdata import init, problems
+from netdata.stages import STAGES
 
 
 class Trainer(NamedTuple):
@@ -68,7 +69,7 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 
 def main() -> None:
     x, y = problems.lecture(seed=0)  # 2. load the data
-    weights = init.linear(problems.STAGE_INIT["nn"], problems.DIN, problems.DOUT)
+    weights = init.linear(STAGES["nn"].init, problems.DIN, problems.DOUT)
     trainer = build(weights, problems.LECTURE_LR)
     steps = problems.LECTURE_STEPS
     trainer, losses = train(trainer, jnp.broadcast_to(x, (steps, *x.shape)), jnp.broadcast_to(y, (steps, *y.shape)))

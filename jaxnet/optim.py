@@ -15,6 +15,7 @@ from jaxnet.adam import scale_by_adam
 from jaxnet.loop import scan_steps
 from jaxnet.state import export_adam, export_linear, linear_grads, load_adam, load_linear
 from netdata import init, problems
+from netdata.stages import STAGES
 from netdata.problems import BETAS, EPS
 
 
@@ -93,7 +94,7 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 
 def main() -> None:
     x, y = problems.lecture(seed=0)  # 2. load the data
-    weights = init.linear(problems.STAGE_INIT["optim"], problems.DIN, problems.DOUT)
+    weights = init.linear(STAGES["optim"].init, problems.DIN, problems.DOUT)
     trainer = build(weights, problems.LECTURE_LR)
     steps = problems.LECTURE_STEPS
     trainer, losses = train(trainer, jnp.broadcast_to(x, (steps, *x.shape)), jnp.broadcast_to(y, (steps, *y.shape)))

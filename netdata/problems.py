@@ -9,15 +9,7 @@ import numpy as np
 N, DIN, DOUT = 64, 4, 2
 LECTURE_LR = 1e-6
 LECTURE_STEPS = 5000
-# Each stage's default learning rate. The lecture's 1e-6 stalls where the loss is a mean (nn: the gradient
-# is 1/128 of the summed one) and under Adam (a step moves a weight by about lr, by at most about 3.2·lr at the
-# default betas, so at most ~1.6e-2 in 5000 steps).
-STAGE_LR = {"manual": LECTURE_LR, "autograd": LECTURE_LR, "nn": 0.1, "optim": 1e-2, "module": 1e-2, "mlp": 1e-2,
-            "cnn": 1e-2}
-# Each stage's initial weights (a netdata.init scheme), the same in both frameworks: manual and autograd
-# start from randn as the lecture does, the others from nn.Linear's default.
-STAGE_INIT = {"manual": "randn", "autograd": "randn", "nn": "torch", "optim": "torch", "module": "torch",
-              "mlp": "torch", "cnn": "torch"}
+# Each stage's learning rate and initial weights: netdata.stages, the one table of stages.
 # Adam's settings: torch.optim.Adam's defaults, which Optax's match; spelled out so both sides say them.
 BETAS, EPS = (0.9, 0.999), 1e-8
 # The MLP lesson and the MLP equivalence check: two hidden layers put a ReLU between Linears twice.

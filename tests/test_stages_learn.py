@@ -7,6 +7,7 @@ import pytest
 from equivalence.check import sides
 from equivalence.stages import LINEAR_STAGES, STAGES, Setup, row
 from netdata import images, init, problems
+from netdata.stages import STAGES as TABLE
 
 pytestmark = pytest.mark.xdist_group("lesson-programs")  # with tests/test_mirroring.py: the same programs, compiled once
 
@@ -22,11 +23,11 @@ def problem(stage: str):
     if stage == "cnn":  # a small CNN on 32 digits: the property is about compiling, not size
         digits = images.digits()
         x = (digits.x[:32] / 16.0).astype(np.float32)
-        return init.cnn(problems.STAGE_INIT["cnn"], [1, 4, 8], 2 * 2 * 8, 10), x, digits.labels[:32]
+        return init.cnn(TABLE["cnn"].init, [1, 4, 8], 2 * 2 * 8, 10), x, digits.labels[:32]
     if stage == "mlp":
         x, labels = problems.classification(seed=0, n=2 * problems.N, classes=problems.MLP_CLASSES)
         sizes = [problems.DIN, *problems.MLP_HIDDEN, problems.MLP_CLASSES]
-        return init.mlp(problems.STAGE_INIT["mlp"], sizes), x[:problems.N], labels[:problems.N]
+        return init.mlp(TABLE["mlp"].init, sizes), x[:problems.N], labels[:problems.N]
     x, y = problems.linear(seed=0)
     bias = row(stage).reference.spec.bias
     if not bias:  # without a bias the target's offset cannot be learnt: remove it

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from netdata import init, problems
+from netdata.stages import STAGES
 from torchnet.device import numpy, tensor
 
 
@@ -70,7 +71,7 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 
 def main() -> None:
     x, y = problems.lecture(seed=0)  # 2. load the data
-    weights = init.linear(problems.STAGE_INIT["autograd"], problems.DIN, problems.DOUT, bias=False)
+    weights = init.linear(STAGES["autograd"].init, problems.DIN, problems.DOUT, bias=False)
     trainer = build(weights, problems.LECTURE_LR)
     x, y = tensor(x), tensor(y)
     steps = problems.LECTURE_STEPS

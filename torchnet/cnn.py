@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from netdata import batches, datasets, dropout, init, problems
+from netdata.stages import STAGES
 from torchnet.device import numpy, tensor
 from torchnet.mlp import adamw
 from torchnet.state import export_adam_params, load_adam_params
@@ -156,9 +157,9 @@ def main() -> None:
     x, labels = tensor(digits.x.reshape(-1, 1, 8, 8) / 16.0), tensor(digits.labels)
     (x_train, x_test), (y_train, y_test) = x.tensor_split(2), labels.tensor_split(2)  # never trained on the second half
     channels = [1, *problems.CNN_CHANNELS]
-    weights = init.cnn(problems.STAGE_INIT["cnn"], channels, 2 * 2 * channels[-1], len(digits.class_names),
+    weights = init.cnn(STAGES["cnn"].init, channels, 2 * 2 * channels[-1], len(digits.class_names),
                        dtype=np.float64)
-    trainer = build(weights, problems.STAGE_LR["cnn"])
+    trainer = build(weights, STAGES["cnn"].lr)
     steps = problems.CNN_STEPS
     order = torch.from_numpy(batches.indices(0, len(y_train), problems.CNN_BATCH, 0, steps))  # (steps, B): netdata's order
     xs, ys = x_train[order], y_train[order]  # minibatches: 14x less work than 899 images

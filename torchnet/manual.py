@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from netdata import init, problems
+from netdata.stages import STAGES
 from torchnet.device import numpy, tensor
 
 
@@ -59,7 +60,7 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 def main() -> None:
     """The lecture's program: 64 x 4 -> 2, lr 1e-6, 5000 steps, standard-normal start."""
     x, y = problems.lecture(seed=0)  # 2. load the data
-    weights = init.linear(problems.STAGE_INIT["manual"], problems.DIN, problems.DOUT, bias=False)
+    weights = init.linear(STAGES["manual"].init, problems.DIN, problems.DOUT, bias=False)
     trainer = build(weights, problems.LECTURE_LR)
     x, y = tensor(x), tensor(y)
     steps = problems.LECTURE_STEPS

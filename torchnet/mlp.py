@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from netdata import init, problems
+from netdata.stages import STAGES
 from netdata.problems import BETAS, EPS
 from torchnet.device import tensor
 from torchnet.state import export_adam_params, export_linear, linear_grads, load_adam_params, load_linear, named
@@ -106,8 +107,8 @@ def main() -> None:
     x, labels = problems.classification(seed=0, n=2 * problems.N, classes=problems.MLP_CLASSES)  # 2. load the data
     x, labels = tensor(x), tensor(labels)
     (x_train, x_test), (y_train, y_test) = x.chunk(2), labels.chunk(2)  # the second half is never trained on
-    weights = init.mlp(problems.STAGE_INIT["mlp"], [problems.DIN, *problems.MLP_HIDDEN, problems.MLP_CLASSES])
-    trainer = build(weights, problems.STAGE_LR["mlp"])
+    weights = init.mlp(STAGES["mlp"].init, [problems.DIN, *problems.MLP_HIDDEN, problems.MLP_CLASSES])
+    trainer = build(weights, STAGES["mlp"].lr)
     steps = problems.MLP_STEPS
     xs, ys = x_train.expand(steps, *x_train.shape), y_train.expand(steps, *y_train.shape)
     trainer, losses = train(trainer, xs, ys)

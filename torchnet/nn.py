@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from netdata import init, problems
+from netdata.stages import STAGES
 from torchnet.device import tensor
 from torchnet.state import export_linear, linear_grads, load_linear
 
@@ -70,7 +71,7 @@ def export(trainer: Trainer) -> dict[str, np.ndarray]:
 
 def main() -> None:
     x, y = problems.lecture(seed=0)  # 2. load the data
-    weights = init.linear(problems.STAGE_INIT["nn"], problems.DIN, problems.DOUT)
+    weights = init.linear(STAGES["nn"].init, problems.DIN, problems.DOUT)
     trainer = build(weights, problems.LECTURE_LR)
     x, y = tensor(x), tensor(y)
     steps = problems.LECTURE_STEPS

@@ -7,24 +7,14 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from netdata import problems
+from netdata.stages import NAMES, STAGES as TABLE
 
 from training import cli
 from netdata.errors import InputError
 
-STAGES = ("manual", "autograd", "nn", "optim", "module", "mlp", "cnn")
-# Per-stage lr and initial weights: netdata.problems.STAGE_LR and STAGE_INIT; `--preset seed`
-# restores the lecture's values exactly.
-DEFAULT_STEPS = {"mlp": 1000, "cnn": 1000}  # longer float32 runs drift apart enough to flip a digits prediction
-DEFAULT_DATA = {"mlp": "iris", "cnn": "digits"}
-# cnn: minibatches (its dropout masks are (steps, batch, features): a full digits batch x 1000 steps is 320 MB)
-DEFAULT_BATCH = {"cnn": 64}
-# cnn: float64. In float32 PyTorch's and XLA's convolutions round differently and minibatch Adam grows the gap
-# ~10x per 15-50 steps (measured: 1e-6 at step 20, 2% at step 100), so the two CLIs stopped early at different
-# steps (310, 380) and 5 of 539 digits test predictions differed. In float64 they agree to 2.5e-13 over the run.
-# mlp: float64 too. In float32 the validation losses of the two frameworks differed by 1e-4..1e-3 after 100-200
-# steps, and on one of eight 3-blob CSVs the runs stopped at 260 and 270 (different test predictions); in float64
-# all eight stopped at the same step with identical confusion matrices (benchmarks/defaults.py's blobs recipe).
-DEFAULT_DTYPE = {"cnn": "float64", "mlp": "float64"}
+# Each stage's defaults (lr, init, steps, data, batch size, dtype, weight decay): netdata.stages, the one table.
+# `--preset seed` restores the lecture's values exactly.
+STAGES = NAMES
 # The CLIs' mlp: one hidden layer of 32 (issue 24). 64,64 lost to softmax regression on iris (0.933 vs 0.956) and
 # on two of eight generated CSVs; 32 at lr 1e-2 was the one measured setting at or above it on all ten sets
 # (benchmarks/defaults.py; digits 0.978 either way). Over split seeds 0-2 the two tie: each was below softmax on 10
@@ -39,24 +29,20 @@ FIXED_ON_RESUME = ("stage", "data", "target", "init", "batch_size", "seed", "dty
                    "val_fraction", "weight_decay")
 # Validation and early stopping (classification stages; see training/validation.py). Chosen by measurement:
 # benchmarks/defaults.py -> docs/measured/defaults.json, quoted in the README.
-CLASSIFIERS = ("mlp", "cnn")
-CLASSIFIER_DEFAULTS = {"val_fraction": 0.2, "eval_every": 10, "patience": 10, "weight_decay": 0.0}
-# The mlp CLI's decay: AdamW's decoupled w -= lr * 1.0 * w each step holds every weight near |w| ~ 1 (without it,
-# 64,64 at lr 1e-2 bottomed out after ~20 steps on digits: test 0.959). With hidden 32 the lr is 1e-2 (3e-3 did not
-# reach iris's best in 1000 steps: 0.933 against softmax regression's 0.956; 1e-2: 0.956).
-STAGE_DEFAULTS = {"mlp": {"lr": 1e-2, "weight_decay": 1.0}}
+CLASSIFIERS = tuple(name for name, stage in TABLE.items() if stage.classifier)
+CLASSIFIER_DEFAULTS = {"val_fraction": 0.2, "eval_every": 10, "patience": 10}
 
 
 @dataclass
 class RunConfig:
     stage: str = "module"
     steps: int = problems.LECTURE_STEPS
-    lr: float = problems.STAGE_LR["module"]
+    lr: float = TABLE["module"].lr
     batch_size: int | None = None  # None: the whole data set every step, as in the lecture
     seed: int = 0
     data: str = "seed"
     target: str | None = None
-    init: str = problems.STAGE_INIT["module"]
+    init: str = TABLE["module"].init
     hidden: list[int] = field(default_factory=lambda: list(DEFAULT_HIDDEN))
     test_fraction: float = 0.3  # 45 of iris's 150 rows: 30 made one split's 3 hard flowers a 10% swing
     device: str = "auto"
@@ -144,7 +130,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
                    help=f"stop after N evaluations without a lower validation loss and keep the best weights "
                         f"(default {d['patience']}; 0: never stop)")
     p.add_argument("--weight-decay", type=decay, help=f"mlp, cnn: AdamW's decoupled weight decay (default: mlp "
-                                                       f"{STAGE_DEFAULTS['mlp']['weight_decay']}, cnn {d['weight_decay']})")
+                                                       f"{TABLE['mlp'].weight_decay}, cnn {TABLE['cnn'].weight_decay})")
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), help="auto: the GPU when there is one")
     p.add_argument("--dtype", choices=("float32", "float64"))
     p.add_argument("--precision", choices=("highest", "default"),
@@ -194,11 +180,11 @@ def resolve(args: argparse.Namespace, resumed: RunConfig | None = None) -> RunCo
                              f"drop the flag or start a new run with --out")
         return check_validation(dataclasses.replace(resumed, **typed), typed)
     stage = typed.get("stage", RunConfig.stage)
-    base = {"stage": stage, "lr": problems.STAGE_LR[stage], "steps": DEFAULT_STEPS.get(stage, problems.LECTURE_STEPS),
-            "data": DEFAULT_DATA.get(stage, "seed"), "init": problems.STAGE_INIT[stage],
-            "batch_size": DEFAULT_BATCH.get(stage), "dtype": DEFAULT_DTYPE.get(stage, RunConfig.dtype)}
-    if stage in CLASSIFIERS:
-        base |= CLASSIFIER_DEFAULTS | STAGE_DEFAULTS.get(stage, {})
+    t = TABLE[stage]
+    base = {"stage": stage, "lr": t.lr, "steps": t.steps, "data": t.data, "init": t.init, "batch_size": t.batch_size,
+            "dtype": t.dtype}
+    if t.classifier:
+        base |= CLASSIFIER_DEFAULTS | {"weight_decay": t.weight_decay}
     if args.preset == "seed":
         base |= SEED_PRESET
     return check_validation(RunConfig(**(base | typed)), typed)

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from netdata import datasets, files, init, problems
+from netdata.stages import STAGES
 from netdata import images as imagesets
 from training import validation
 from training.config import RunConfig
 from netdata.errors import InputError
 
-NO_BIAS = ("manual", "autograd")  # the lecture's y_pred = x @ w
 CLASSIFICATION_SETS = datasets.NAMES
 
 
@@ -46,7 +46,7 @@ class Data:
 def load(cfg: RunConfig, class_names: list[str] | None = None) -> Data:
     """The run's data; a classification file's class names in the order `class_names` (a stored run's) gives."""
     dtype = np.dtype(cfg.dtype)
-    if cfg.stage in ("mlp", "cnn"):
+    if STAGES[cfg.stage].classifier:
         return _classification(cfg, dtype, class_names)
     if cfg.data in CLASSIFICATION_SETS:
         raise InputError(f"--data {cfg.data} is a classification set with labels; train it with --stage mlp")
@@ -100,7 +100,7 @@ def initial_weights(cfg: RunConfig, data: Data) -> dict[str, np.ndarray]:
         weights = files.load_weights(cfg.init) if from_file else init.mlp(cfg.init, sizes, cfg.seed, dtype)
         check_mlp_weights(weights, sizes)
     else:
-        bias = cfg.stage not in NO_BIAS
+        bias = STAGES[cfg.stage].bias  # manual, autograd: the lecture's y_pred = x @ w
         weights = (files.load_weights(cfg.init) if from_file
                    else init.linear(cfg.init, data.din, data.dout, cfg.seed, bias=bias, dtype=dtype))
         files.check_linear_weights(weights, data.din, data.dout, bias)

@@ -7,9 +7,8 @@ import re
 from dataclasses import dataclass
 
 from netdata.errors import InputError
+from netdata.stages import STAGES
 
-# Their gradients are sums written by hand with no module to wrap: DDP would average them over the ranks.
-REFUSED = ("manual", "autograd")
 _HOST_PORT = re.compile(r"[^\s:]+:\d{1,5}|\[[0-9A-Fa-f:.]+\]:\d{1,5}")
 
 
@@ -58,12 +57,10 @@ def launch(args, framework: str, environ=os.environ) -> Launch:
 
 
 def check_stage(stage: str) -> None:
-    if stage == "cnn":  # BatchNorm: each torch rank would normalize by its own rows, unlike one device
-        raise InputError("--data-parallel does not run --stage cnn: BatchNorm's batch statistics would be each "
-                         "device's own rows, not the batch's; drop --data-parallel")
-    if stage in REFUSED:
-        raise InputError(f"--data-parallel needs a stage whose loss is a mean over the batch (nn, optim, module, "
-                         f"mlp); --stage {stage} sums its gradient by hand")
+    why = STAGES[stage].no_data_parallel
+    if why:
+        runs = ", ".join(name for name, s in STAGES.items() if not s.no_data_parallel)
+        raise InputError(f"--data-parallel does not run --stage {stage}: {why} (it runs {runs}); drop --data-parallel")
 
 
 def check_divides(batch: int, parts: int, what: str, full: bool = False) -> None:

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from netdata.stages import STAGES
 from training import shards, traincli
 from netdata.errors import InputError
 from tests.cli.helpers import run
@@ -63,11 +64,12 @@ def test_under_torchrun_a_bad_flag_is_said_once_and_every_rank_exits_2():
 
 
 @pytest.mark.parametrize("framework", ["jax", "torch"])
-@pytest.mark.parametrize("stage", shards.REFUSED)
-def test_stages_with_a_hand_written_summed_gradient_are_refused(capsys, tmp_path, framework, stage):
+@pytest.mark.parametrize("stage", [name for name, s in STAGES.items() if s.no_data_parallel])
+def test_stages_the_table_refuses_for_data_parallel_are_refused_with_the_reason(capsys, tmp_path, framework, stage):
     code, _, err = run(capsys, framework, "--stage", stage, "--steps", "5", "--data-parallel", "--coordinator",
                        "127.0.0.1:1", "--num-processes", "2", "--process-id", "0", "--out", str(tmp_path / "run"))
-    assert code == 2 and f"--stage {stage} sums its gradient by hand" in err
+    assert code == 2 and f"--data-parallel does not run --stage {stage}: {STAGES[stage].no_data_parallel}" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_torch_without_torchrun_or_coordinator_says_how_to_start_it(capsys, tmp_path, monkeypatch):

@@ -42,7 +42,7 @@ def parser() -> cli.Parser:
     c.add_argument("--precision", choices=("highest", "default"), default="highest",
                    help="JAX matmul precision; 'default' means TF32 on NVIDIA GPUs (PyTorch stays full float32)")
     c.add_argument("--steps", type=cli.positive_int, default=None,
-                   help="length of the compared training runs (default: the lecture's 5000; the train regime 1000)")
+                   help="length of the compared training runs (default: 1000 steps in each regime, the cnn 100)")
     c.add_argument("--lr", type=cli.positive_float, default=None,
                    help="one run at this lr (regime 'custom') instead of the regimes")
     c.add_argument("--regime", choices=("lecture", "train", "both"), default="both",

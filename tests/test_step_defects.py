@@ -124,3 +124,17 @@ def test_one_side_diverging_alone_fails_naming_the_step(monkeypatch):
     for pair in ("torch-jax", "torch-reference"):
         assert not traj[pair]["passed"] and traj[pair]["diverged"][0] == 30, traj[pair]
     assert traj["jax-reference"]["passed"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bug", ["bias correction in float32", "eps inside the square root", "update one step late"])
+def test_a_wrong_adam_step_deep_in_a_chaotic_5000_step_run_fails_at_its_step(monkeypatch, bug):
+    setup = Setup(dtype="float64", steps=5000, lr=1e-2, regime="custom")
+    r = row("optim")
+    weights, x, y = r.problem(setup)
+    h = horizon.run(r.reference, weights, x, y, setup.lr, setup.steps).horizon(tolerance.TOLERANCES["float64"].rel)
+    assert h < 3000  # 2890: past it the losses are not compared pointwise
+    planted_adam(monkeypatch, bug, start=3000)
+    d = torch_defects("optim", setup)
+    first = d.first_above(BOUND)
+    assert first is not None and d.steps[first] == 3000 and d.worst[first] in ("w", "b"), (bug, d.max)

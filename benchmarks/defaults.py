@@ -7,7 +7,7 @@ Data: iris and digits (shipped), and eight generated tabular sets (RECIPES: Gaus
 4-10 features, 150-2000 rows, overlapping or apart, one with 20% random labels; labels drawn from a softmax of a
 linear map; moons, circles and xor), seeded and written as CSV files into a temporary folder at run time (they are
 not `--data` names and never committed). For blobs without label noise the Bayes-optimal accuracy (the nearest
-true centre) is reported too. Every run is the CLI's own (`traincli.execute`, in this process, run folders in the
+true centre) is reported too. Every run is the CLI's own (`training.train`, in this process, run folders in the
 temporary folder), so the split, the validation part and early stopping are exactly what a user gets. The baseline
 is multinomial logistic regression fitted in NumPy (full-batch gradient descent to convergence, a little L2) on
 all the training rows of the same split.
@@ -30,7 +30,8 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from netdata import datasets  # noqa: E402
-from training import config, runfolder, traincli  # noqa: E402
+import training  # noqa: E402
+from training import config, runfolder, threads  # noqa: E402
 
 SEED = 2026  # of the generated sets; the runs use the CLIs' default --seed
 # Candidate settings for --grid: one change at a time from the chosen defaults.
@@ -161,14 +162,11 @@ def bayes(x: np.ndarray, labels: np.ndarray, centres: np.ndarray, test: np.ndarr
 
 
 def run(framework: str, data: str, folder: Path, **flags) -> dict:
-    """One CLI run with default flags except `flags`; its metrics.json, with the wall time."""
-    argv = ["--stage", "mlp", "--data", data, "--out", str(folder), "--json"]
-    for key, value in flags.items():
-        argv += [f"--{key.replace('_', '-')}", ",".join(map(str, value)) if isinstance(value, list) else str(value)]
-    args = traincli.parse(argv, framework)
-    module = __import__(f"{'jaxnet' if framework == 'jax' else 'torchnet'}.train", fromlist=["Backend"])
+    """One run as the CLI trains it, default settings except `flags` (training.train, in this process); its
+    metrics.json, with the wall time."""
+    cfg = config.for_stage("mlp", data=data, **flags)
     t0 = time.perf_counter()
-    metrics, _ = traincli.execute(args, framework, module.Backend, quiet=True)
+    metrics = training.train(cfg, folder, framework)
     return metrics | {"wall_s": time.perf_counter() - t0}
 
 
@@ -186,7 +184,7 @@ def measure(frameworks: list[str], work: Path, grid: bool, seed: int = 0) -> dic
         path, x, labels, centres = write(work, name)
         sets[name] = (str(path), (x, labels, centres) if centres is not None and not RECIPES[name].flip else None)
     test_fraction = config.RunConfig.test_fraction
-    cfg = config.resolve(traincli.parse(["--stage", "mlp"], frameworks[0]))  # what a user gets without flags
+    cfg = config.for_stage("mlp")  # what a user gets without flags
     out = {"defaults": {k: getattr(cfg, k) for k in ("hidden", "lr", "steps", "val_fraction", "eval_every", "patience",
                                                      "weight_decay", "batch_size", "dtype")},
            "test_fraction": test_fraction, "seed": seed, "data": {}}
@@ -220,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
                                                        "the CLIs' default and the README's)")
     p.add_argument("--out", help="write the measurements as JSON here (docs/measured/defaults.json)")
     args = p.parse_args(argv)
+    for framework in args.frameworks.split(","):  # the CLIs' thread settings, before either framework loads
+        threads.set_threads(None, framework)
     with tempfile.TemporaryDirectory() as tmp:
         result = measure(args.frameworks.split(","), Path(tmp), args.grid, args.seed)
     if args.out:

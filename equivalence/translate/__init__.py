@@ -2,7 +2,7 @@
 
 from .asgd import averaged_params
 from .errors import UnsupportedError
-from .initializers import LinearInit, copy_weights, init
+from .initializers import LinearInit, init, linear_weights
 from .losses import loss
 from .optimizers import optimizer
 from .transforms import clip_grad_norm
@@ -12,8 +12,8 @@ __all__ = [
     "UnsupportedError",
     "averaged_params",
     "clip_grad_norm",
-    "copy_weights",
     "init",
+    "linear_weights",
     "loss",
     "optimizer",
 ]

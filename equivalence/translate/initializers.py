@@ -71,14 +71,14 @@ def init(torch_module: nn.Module) -> LinearInit | list[LinearInit]:
     registration order. Weight and bias are both ``U(-1/sqrt(fan_in),
     1/sqrt(fan_in))``. The *distribution* matches; the numbers cannot, since
     torch's and JAX's random generators differ. To start from torch's exact
-    numbers, use :func:`copy_weights`.
+    numbers, use :func:`linear_weights`.
     """
     if type(torch_module) is nn.Linear:
         return _linear(torch_module)
     return [_linear(layer) for layer in _linear_layers(torch_module)]
 
 
-def copy_weights(torch_module: nn.Module) -> dict[str, np.ndarray] | list[dict[str, np.ndarray]]:
+def linear_weights(torch_module: nn.Module) -> dict[str, np.ndarray] | list[dict[str, np.ndarray]]:
     """A torch module's Linear weights in canonical numpy layout.
 
     ``{"w": weight.T (Din, Dout), "b": bias (Dout,)}`` (no ``"b"`` without a

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from equivalence.translate import LinearInit, copy_weights, init
+from equivalence.translate import LinearInit, linear_weights, init
 from equivalence.translate.compare import float64
 
 FAN_IN, FAN_OUT = 64, 512
@@ -61,10 +61,10 @@ def test_init_distribution_differs_from_lecun_uniform():
     assert ks_statistic(lecun, theirs) > 1.95 * math.sqrt(2 / lecun.size)
 
 
-def test_copy_weights_layout_and_forward():
+def test_linear_weights_layout_and_forward():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 2, bias=False))
-    weights = copy_weights(model)
+    weights = linear_weights(model)
     assert [sorted(w) for w in weights] == [["b", "w"], ["w"]]
     assert weights[0]["w"].shape == (5, 4) and weights[0]["b"].shape == (4,)
     x = np.random.default_rng(0).normal(size=(3, 5)).astype(np.float32)
@@ -83,5 +83,5 @@ def test_container_init_lists_every_linear_and_bias_free_layers():
     schemes = init(model)
     assert [(s.fan_in, s.fan_out) for s in schemes] == [(3, 8), (8, 1)]
     assert schemes[1].b is None
-    single = copy_weights(nn.Linear(2, 3))
+    single = linear_weights(nn.Linear(2, 3))
     assert single["w"].shape == (2, 3)

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from equivalence.translate import UnsupportedError, copy_weights, init, loss, optimizer
+from equivalence.translate import UnsupportedError, linear_weights, init, loss, optimizer
 
 optim = torch.optim
 S = torch.optim.lr_scheduler
@@ -155,4 +155,4 @@ def test_loss_with_bad_reduction_is_refused():
 def test_init_refuses_layers_other_than_linear():
     model = nn.Sequential(nn.Linear(3, 4), nn.Conv1d(4, 2, 1))
     refused("Conv1d", init, model)
-    refused("Conv1d", copy_weights, model)
+    refused("Conv1d", linear_weights, model)

@@ -243,6 +243,11 @@ def train_step(t: Trainer, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
             old = t.params[f"bn.{i}.{name}"]
             batch = _squeeze(batch.reshape(len(batch), -1), batched)  # (R, C) or (C,)
             t.params[f"bn.{i}.{name}"] = store(t, (1 - BN_MOMENTUM) * old + BN_MOMENTUM * batch)
+        if t.grad_scale is not None:  # the batch mean sums z of both signs: its rounding is relative to mean |z|
+            axes, spread = (1, 2, 3), np.abs(z - mean)
+            t.sensitivity = (t.sensitivity or {}) | {
+                f"bn.{i}.mean": _squeeze(BN_MOMENTUM * np.abs(z).mean(axis=axes), batched),
+                f"bn.{i}.var": _squeeze(BN_MOMENTUM * count / (count - 1) * 2 * (spread * (np.abs(z) + np.abs(mean))).mean(axis=axes), batched)}
     adam_step(t, grads)
     return loss
 

@@ -80,7 +80,7 @@ def print_table(results: list[dict], setup) -> None:
                       f"{r['rel_err']:.2e}", f"{r['max_abs']:.2e}", f"{r['tol']:.0e}", bad, horizon_cell(r),
                       "" if r.get("defect_ulps") is None else f"{r['defect_ulps']:.2g}",
                       "[green]pass[/]" if r["passed"] else "[red]FAIL[/]")
-    console = Console(width=max(Console().width, 150))  # rich assumes 80 columns in a pipe
+    console = Console(width=max(Console().width, 170))  # rich assumes 80 columns in a pipe
     console.print(table)
     for line in notes(results):
         console.print(line, highlight=False)

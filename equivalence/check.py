@@ -230,7 +230,8 @@ def _compare_stage(row: Row, setup: Setup) -> list[dict]:
     for name in ("torch", "jax"):
         states = measured[name].pop("states")
         diverged[name] = divergence(measured[name]["trajectory"]["losses"], states, setup.dtype)
-        defects[name] = defect.defects(row.reference, states, x, y, setup.lr, every, until=diverged[name])
+        defects[name] = defect.defects(row.reference, states, x, y, setup.lr, every, until=diverged[name],
+                                       eps=tolerance.EPS[all_sides[name].mode])
     diverged["reference"] = divergence(nudged.losses[0], None, setup.dtype)
     finite = [k for k in checked if diverged["reference"] is None or k < diverged["reference"]]
     if finite:

@@ -83,7 +83,7 @@ def finite(states: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def defects(reference, states: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, lr: float,
-            every: int | None = None, until: int | None = None) -> Defects:
+            every: int | None = None, until: int | None = None, eps: float | None = None) -> Defects:
     """Per-step defects of a run's states (K + 1, ...), up to its first non-finite state or step `until`
     (a run diverging: its loss, and so the oracle's sums, overflow before its state does)."""
     steps = len(next(iter(states.values()))) - 1
@@ -93,14 +93,16 @@ def defects(reference, states: dict[str, np.ndarray], x: np.ndarray, y: np.ndarr
     stop = min(s for s in (diverged, until, steps) if s is not None)
     k = k[k < stop]
     d = defects_of(reference, {n: v[k] for n, v in states.items()}, {n: v[k + 1] for n, v in states.items()},
-                   k, x, y, lr)
+                   k, x, y, lr, eps)
     return d._replace(diverged=diverged)
 
 
 def defects_of(reference, before: dict[str, np.ndarray], after: dict[str, np.ndarray], steps: np.ndarray,
-               x: np.ndarray, y: np.ndarray, lr: float) -> Defects:
-    """Defects of S steps given the states before and after each, (S, ...) arrays."""
-    eps = float(np.finfo(next(v.dtype for v in after.values() if np.issubdtype(v.dtype, np.floating))).eps)
+               x: np.ndarray, y: np.ndarray, lr: float, eps: float | None = None) -> Defects:
+    """Defects of S steps given the states before and after each, (S, ...) arrays; in units of `eps`
+    (default: the states' dtype's; a side with TF32 matmuls computes to tolerance.EPS["tf32"])."""
+    if eps is None:
+        eps = float(np.finfo(next(v.dtype for v in after.values() if np.issubdtype(v.dtype, np.floating))).eps)
     ulps, worst = np.zeros(len(steps)), [""] * len(steps)
     for c in range(0, len(steps), CHUNK):
         part = slice(c, c + CHUNK)

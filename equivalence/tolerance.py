@@ -46,6 +46,9 @@ INTERNAL: dict[str, Tolerance] = {
 # the sum of absolute values in practice (n ulps at worst), which the sensitivity scales. Both sides
 # and the oracle's own store differ by <= 1/2 ulp each. Measured: <= 5 ulps (linear stages and the mlp,
 # both dtypes, lr 1e-6..3e-2, 20000 steps); a wrong formula is 1e3-1e9 ulps (tests/test_step_defects.py).
+# The ulp the defect counts in, per mode: the machine epsilon of the arithmetic (TF32's 10-bit mantissa
+# for a float32 state whose matmuls are TF32: its gradients round 2^13 times coarser than float32's).
+EPS: dict[str, float] = {"float64": 2.0**-52, "float32": 2.0**-23, "tf32": 2.0**-10}
 DEFECT_ULPS: dict[str, Tolerance] = {
     mode: Tolerance(64.0, "~12 elementwise roundings of 1/2 ulp, and the gradient's sums of 64 + 16 terms "
                           "(scaled by the step's sensitivity): 64 ulps holds them with room, a formula error is >= 1e3")

@@ -138,3 +138,9 @@ def test_a_wrong_adam_step_deep_in_a_chaotic_5000_step_run_fails_at_its_step(mon
     d = torch_defects("optim", setup)
     first = d.first_above(BOUND)
     assert first is not None and d.steps[first] == 3000 and d.worst[first] in ("w", "b"), (bug, d.max)
+
+
+def test_the_defect_counts_in_the_ulp_of_each_modes_arithmetic():
+    assert tolerance.EPS["float64"] == np.finfo(np.float64).eps and tolerance.EPS["float32"] == np.finfo(np.float32).eps
+    assert tolerance.EPS["tf32"] == 2.0**-10  # TF32 matmuls keep 10 mantissa bits: not a float32 side's ulp
+    assert set(tolerance.EPS) == set(tolerance.TOLERANCES) == set(tolerance.DEFECT_ULPS)

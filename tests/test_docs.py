@@ -149,7 +149,8 @@ def test_the_guides_are_mostly_prose_not_pasted_code():
             if line.strip().startswith("```"):
                 inside = not inside
             code += inside
-        assert len(lines) < 1400 and code < 0.6 * len(lines), (name, len(lines), code)
+        # 1500: stage 1 also runs the lecture's program on a learnable problem; still well under half code
+        assert len(lines) < 1500 and code < 0.6 * len(lines), (name, len(lines), code)
 
 
 def _prose(markdown: str) -> str:
@@ -229,22 +230,3 @@ def test_the_committed_pages_are_what_the_committed_measurements_render(capsys):
     """No measuring: an edited template or stage file fails here until `python -m tools.docs` writes the pages
     again from docs/measured/guide.json (the slow test measures afresh)."""
     assert docs.check(DOCS, measured=docs.recorded(DOCS), execute=False) == 0, capsys.readouterr().out
-
-
-def test_the_readme_taste_points_at_both_guides():
-    taste = (DOCS / "README-taste.md").read_text(encoding="utf-8")
-    assert "docs/guide.md" in taste and "docs/guide.ko.md" in taste
-    assert Path(ROOT / "docs" / "guide.md").is_file()
-
-
-def test_a_pasted_readme_taste_is_checked_and_refreshed(tmp_path, capsys):
-    measured, out = fake_measured(), tmp_path / "docs"
-    docs.generate(out, measured, pictures=False, execute=False)
-    stale = (out / docs.TASTE).read_text(encoding="utf-8").replace("loss.backward()", "loss.backward(  )")
-    (tmp_path / "README.md").write_text(f"# Project\n\n{stale}\nMore text.\n", encoding="utf-8")
-    assert docs.check(out, measured, execute=False) == 1
-    assert "README.md (the pasted guide taste) differs" in capsys.readouterr().out
-    docs.generate(out, measured, pictures=False, execute=False)
-    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
-    assert readme.startswith("# Project\n\n") and readme.endswith("\nMore text.\n") and "backward(  )" not in readme
-    assert docs.check(out, measured, execute=False) == 0

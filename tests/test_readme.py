@@ -16,8 +16,9 @@ from tools.docs import readme, record
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = readme.README.read_text(encoding="utf-8")
 # The prose pages the README sends a reader to, whose links must also resolve.
-PAGES = ("README.md", "docs/troubleshooting.md", "docs/troubleshooting.ko.md", "docs/lecture.md",
-         "docs/training.md", "docs/equivalence.md", "docs/speed.md")
+PAGES = ("README.md", "README.ko.md", "docs/troubleshooting.md", "docs/troubleshooting.ko.md", "docs/lecture.md",
+         "docs/lecture.ko.md", "docs/glossary.md", "docs/training.md", "docs/equivalence.md", "docs/speed.md")
+READMES = {"en": readme.README, "ko": readme.README_KO}
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
@@ -29,13 +30,70 @@ def _names(text: str) -> list[str]:
     return [m["name"] for m in readme.MARKER.finditer(text)]
 
 
-def test_readme_is_at_most_150_lines():
-    assert len(TEXT.splitlines()) <= 150
+# What a first page must hold, in each language: the sample's two columns, and the three start-here paths.
+START_HERE = {"en": ("## Start here", "**Learn", "**Check your own port.**", "**Train.**"),
+              "ko": ("## 여기서 시작하세요", "**PyTorch에서 JAX를", "**직접 옮긴 모델을 검사하려면.**", "**훈련하려면.**")}
+SAMPLE = re.compile(r"<table><tr><th>PyTorch</th><th>JAX[^<]*</th></tr><tr><td>\n\n```python\n(?P<torch>.*?)```\n\n"
+                    r"</td><td>\n\n```python\n(?P<jax>.*?)```\n\n</td></tr></table>", re.S)
 
 
-def test_every_generated_section_matches_its_json():
-    assert "tested-with" in _names(TEXT)
-    assert readme.drift(TEXT) == [], "run `python -m tools.docs.readme --write` and commit README.md"
+@pytest.mark.parametrize("lang", READMES)
+def test_each_readme_is_a_first_page_of_at_most_150_lines(lang):
+    text = READMES[lang].read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 150
+    sample = SAMPLE.search(text)
+    assert sample, "the side-by-side training step (torch | JAX) is missing"
+    assert all(len(sample[side].splitlines()) <= 10 for side in ("torch", "jax"))
+    for path in START_HERE[lang]:
+        assert path in text, path
+    assert text.index(START_HERE[lang][0]) < text.index("<!-- generated: commands -->"), "benchmarks come last"
+    for link in ("docs/notebooks/", "docs/port.md", "docs/training.md", "docs/glossary.md"):
+        assert f"]({link})" in text, link
+    assert "bash scripts/run" in text and "bash scripts/test" in text
+
+
+def test_both_readmes_show_the_same_sample_and_sections():
+    en, ko = (READMES[lang].read_text(encoding="utf-8") for lang in ("en", "ko"))
+    strip = lambda code: [line.split("#")[0].rstrip() for line in code.splitlines()]  # comments are translated
+    for side in ("torch", "jax"):
+        assert strip(SAMPLE.search(en)[side]) == strip(SAMPLE.search(ko)[side])
+    assert _names(en) == _names(ko)
+
+
+def test_the_side_by_side_sample_runs_and_both_columns_learn():
+    """Both columns of the README's sample, run as written on a learnable linear problem: the loss falls."""
+    import numpy as np
+
+    sample = SAMPLE.search(TEXT)
+    rng = np.random.default_rng(0)
+    x_np = rng.standard_normal((64, 4)).astype(np.float32)
+    y_np = x_np @ rng.standard_normal((4, 2)).astype(np.float32)
+    torch_ns = {"torch": __import__("torch"), "F": __import__("torch.nn.functional", fromlist=["_"])}
+    torch_ns["torch"].manual_seed(0)
+    exec(sample["torch"], torch_ns)
+    x, y = torch_ns["torch"].from_numpy(x_np), torch_ns["torch"].from_numpy(y_np)
+    torch_losses = [torch_ns["step"](x, y).item() for _ in range(300)]
+    from flax import nnx
+    import optax
+    jax_ns = {"nnx": nnx, "optax": optax}
+    exec(sample["jax"], jax_ns)
+    jax_losses = [float(jax_ns["step"](jax_ns["model"], jax_ns["opt"], x_np, y_np)) for _ in range(300)]
+    for losses in (torch_losses, jax_losses):
+        assert losses[-1] < 0.05 * losses[0], (losses[0], losses[-1])
+
+
+@pytest.mark.parametrize("lang", READMES)
+def test_every_generated_section_matches_its_json(lang):
+    text = READMES[lang].read_text(encoding="utf-8")
+    assert "tested-with" in _names(text)
+    assert readme.drift(text, lang=lang) == [], f"run `python -m tools.docs.readme --write` and commit {READMES[lang].name}"
+
+
+def test_the_korean_readme_renders_its_sections_in_korean():
+    text = readme.README_KO.read_text(encoding="utf-8")
+    for words in ("CI에서 시험한 환경", "통과한 행", "첫 실행", "스텝당", "테스트 정확도"):
+        assert words in text, words
+    assert "Tested in CI" not in text and "rows passing" not in text
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if (ROOT / p).exists()])
@@ -48,8 +106,16 @@ def test_every_link_points_to_an_existing_file(page):
 def test_the_readme_links_every_page_of_docs_it_names():
     linked = {(ROOT / t).resolve() for t in _links(readme.README)}
     for name in ("guide.md", "guide.ko.md", "notebooks", "jax-for-torch-users.md", "pitfalls.md", "port.md",
-                 "translate.md", "parallel.md", "gpu-report.md",
-                 "troubleshooting.md", "LICENSE"):
+                 "translate.md", "parallel.md", "gpu-report.md", "glossary.md", "lecture.md", "lecture.ko.md",
+                 "troubleshooting.md", "LICENSE", "README.ko.md"):
+        assert any(p.name == name for p in linked), name
+
+
+def test_the_korean_readme_links_the_korean_pages():
+    linked = {(ROOT / t).resolve() for t in _links(readme.README_KO)}
+    for name in ("guide.ko.md", "notebooks", "jax-for-torch-users.ko.md", "pitfalls.ko.md", "port.md", "translate.md",
+                 "parallel.md", "gpu-report.md", "glossary.md", "lecture.ko.md", "troubleshooting.ko.md", "LICENSE",
+                 "README.md"):
         assert any(p.name == name for p in linked), name
 
 
@@ -63,9 +129,13 @@ def test_every_command_the_readme_runs_exists():
 
 
 def test_the_lectures_constants_are_the_ones_the_code_uses():
-    assert f"`N, Din, Dout = {problems.N}, {problems.DIN}, {problems.DOUT}`" in TEXT
+    text = " ".join(TEXT.split())  # a sentence may wrap
+    assert f"`N, Din, Dout = {problems.N}, {problems.DIN}, {problems.DOUT}`" in text
     lr = f"{problems.LECTURE_LR:.0e}".replace("e-0", "e-")  # 1e-6, as the lecture writes it
-    assert f"for {problems.LECTURE_STEPS} steps at lr {lr}" in TEXT
+    assert f"for {problems.LECTURE_STEPS} steps at lr {lr}" in text
+    korean = " ".join(readme.README_KO.read_text(encoding="utf-8").split())
+    assert f"`N, Din, Dout = {problems.N}, {problems.DIN}, {problems.DOUT}`" in korean
+    assert f"학습률 {lr}으로 {problems.LECTURE_STEPS} 스텝" in korean
 
 
 @pytest.fixture

@@ -10,11 +10,9 @@ from typing import TextIO
 from tools.docs import notebooks, pages, prose, render
 from tools.docs.measured import from_json, same_output_line, save_pictures, to_json
 from tools.docs.source import FRAMEWORKS, ROOT, Reader, StageSource, read, stage_source
-from tools.docs.taste import TASTE_END, TASTE_START, taste
 
 LANGS = {lang: (prose.guide(lang), prose.pages(lang)) for lang in prose.LANGS}  # -> (guide prose, chapters' prose)
 GUIDES = {"guide.md": "en", "guide.ko.md": "ko"}
-TASTE = "README-taste.md"  # the README's section, kept in sync wherever it is pasted between its markers
 NOTEBOOKS = "notebooks"  # docs/notebooks/<stage>.ipynb and <stage>.ko.ipynb
 RECORD = "measured/guide.json"  # what the pages print that the code computed: the check, outputs, costs
 
@@ -31,16 +29,16 @@ def _stages(stages=None) -> tuple[str, ...]:
 
 def measure(stages: tuple[str, ...], keep_losses: bool = True) -> dict:
     """Everything the docs print that the code computes: the check, the programs' output, costs, answers."""
-    from tools.docs import basics, costs, exercises, runs
+    from tools.docs import basics, costs, exercises, learnable, runs
     from tools.docs.measured import measure_all
 
     return measure_all(stages, keep_losses=keep_losses) | {
         "runs": runs.run_all(stages), "costs": costs.measure_costs(), "basics": basics.run_all(),
-        "exercises": exercises.run_all(stages)}
+        "exercises": exercises.run_all(stages), "learnable": learnable.run()}
 
 
 def render_all(measured: dict, reader: Reader = read, stages: tuple[str, ...] | None = None) -> dict[str, str]:
-    """{file name: Markdown}: both guides, both chapters in both languages, the taste; pure given `measured`."""
+    """{file name: Markdown}: both guides, both chapters in both languages, the glossary; pure given `measured`."""
     from equivalence import tolerance
 
     stages = _stages(stages)
@@ -50,7 +48,8 @@ def render_all(measured: dict, reader: Reader = read, stages: tuple[str, ...] | 
         suffix = "" if lang == "en" else f".{lang}"
         out[f"pitfalls{suffix}.md"] = pages.pitfalls(text, chapter, lang, measured.get("costs", {}), list(stages))
         out[f"jax-for-torch-users{suffix}.md"] = pages.basics(chapter, measured.get("basics", {}), lang)
-    return out | {TASTE: taste(srcs)}
+    out["glossary.md"] = pages.glossary(LANGS["ko"][0].GLOSSARY, LANGS["en"][1], LANGS["ko"][1])
+    return out
 
 
 def build_notebooks(measured: dict, reader: Reader = read, stages: tuple[str, ...] | None = None) -> dict[str, object]:
@@ -72,17 +71,6 @@ def build_notebooks(measured: dict, reader: Reader = read, stages: tuple[str, ..
             nb = notebooks.build(stage, lang, text, number, TRAIN_LR.get(stage, 1e-2), "\n\n".join(code), tasks, output)
             out[f"{NOTEBOOKS}/{notebooks.notebook_name(stage, lang)}"] = nb
     return out
-
-
-def readme_section(readme: Path) -> tuple[str, int, int] | None:
-    """(README text, start, end) of the pasted taste between its markers; None when it has none."""
-    if not readme.is_file():
-        return None
-    text = readme.read_text(encoding="utf-8")
-    start, end = text.find(TASTE_START), text.find(TASTE_END)
-    if start < 0 or end < start:
-        return None
-    return text, start, end + len(TASTE_END) + (text[end + len(TASTE_END):][:1] == "\n")
 
 
 def first_difference(committed, fresh) -> tuple[int, str, str] | None:
@@ -130,18 +118,12 @@ def check(out: Path, measured: dict | None = None, reader: Reader = read, stream
         for name, ran in zip(names, notebooks.execute([fresh_nbs[n] for n in names], ROOT)):
             problem = _drift(out / name, notebooks.text_of(committed[name]), notebooks.text_of(ran), " (its outputs)")
             drifted += [problem] if problem else []
-    pasted = readme_section(out.parent / "README.md")
-    if pasted:
-        text, start, end = pasted
-        problem = _drift(out.parent / "README.md", text[start:end], files[TASTE], " (the pasted guide taste)")
-        drifted += [problem] if problem else []
     if drifted:
         print("\n".join(drifted), file=stream)
         print(f"the docs are out of date: run `python -m tools.docs{_out_flag(out)}` (with --measure when the code's "
               "numbers changed) and commit what it writes", file=stream)
         return 1
-    print(f"{len(files) + len(fresh_nbs)} files in {out}{' and README.md' if pasted else ''}: up to date with the code",
-          file=stream)
+    print(f"{len(files) + len(fresh_nbs)} files in {out}: up to date with the code", file=stream)
     return 0
 
 
@@ -171,13 +153,11 @@ def generate(out: Path, measured: dict | None = None, reader: Reader = read, pic
     for name, nb in zip(nbs, ran):
         atomic_write_bytes(out / name, notebooks.stable_json(nb).encode("utf-8"))
         written.append(out / name)
-    pasted = readme_section(out.parent / "README.md")
-    if pasted:  # the README holds a copy of the taste: refresh it between its markers
-        text, start, end = pasted
-        atomic_write_bytes(out.parent / "README.md", (text[:start] + files[TASTE] + text[end:]).encode("utf-8"))
-        written.append(out.parent / "README.md")
     if pictures:
+        from tools.docs import learnable
+
         written += save_pictures(measured, out)
+        written += [learnable.save_picture(measured["learnable"], out)] if measured.get("learnable") else []
     return written
 
 

@@ -13,6 +13,51 @@ class Example(NamedTuple):
 
 
 EXAMPLES = [
+    Example("pytree", '''\
+import jax
+import jax.numpy as jnp
+
+params = {"w": jnp.ones((4, 2)), "b": jnp.zeros(2)}  # a pytree: dicts, lists and tuples of arrays, nested
+print(jax.tree.structure(params))
+print([leaf.shape for leaf in jax.tree.leaves(params)])
+grads = {"w": jnp.full((4, 2), 0.5), "b": jnp.ones(2)}  # the same structure
+params = jax.tree.map(lambda p, g: p - 0.1 * g, params, grads)  # one function over every leaf: the update
+print(params["b"])
+'''),
+    Example("grad", '''\
+import jax
+import jax.numpy as jnp
+
+
+def loss_fn(params, x, y):  # a function of the parameters: nothing to record, nothing to zero
+    y_pred = x @ params["w"] + params["b"]
+    return 0.5 * jnp.sum((y_pred - y) ** 2)
+
+
+params = {"w": jnp.ones((4, 2)), "b": jnp.zeros(2)}
+x, y = jnp.ones((3, 4)), jnp.zeros((3, 2))
+loss, grads = jax.value_and_grad(loss_fn)(params, x, y)  # with respect to the first argument
+print(loss, grads["b"])  # grads has the structure of params
+print(jax.grad(loss_fn, argnums=1)(params, x, y).shape)  # or with respect to x
+'''),
+    Example("scan", '''\
+import jax
+import jax.numpy as jnp
+
+
+def step(w, batch):  # (carry, one slice of the inputs) -> (new carry, one output)
+    x, y = batch
+    y_pred = x @ w
+    loss = 0.5 * jnp.sum((y_pred - y) ** 2)
+    return w - 0.01 * x.T @ (y_pred - y), loss
+
+
+x, y = jnp.array([[1.0, 2.0], [3.0, 4.0]]), jnp.array([[1.0], [2.0]])
+xs, ys = jnp.broadcast_to(x, (100, 2, 2)), jnp.broadcast_to(y, (100, 2, 1))  # one slice per step
+train = jax.jit(lambda w, xs, ys: jax.lax.scan(step, w, (xs, ys)))  # `for t in range(100)`, compiled once
+w, losses = train(jnp.zeros((2, 1)), xs, ys)
+print(losses.shape, losses[0], losses[-1])
+'''),
     Example("tracing", '''\
 import jax
 import jax.numpy as jnp

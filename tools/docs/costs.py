@@ -132,11 +132,36 @@ def adam_bias(lr: float = 1e-2) -> dict:
     return out
 
 
+def bn_var(channels: int = 16) -> dict:
+    """One training-mode BatchNorm call in torch and in plain Flax NNX on the same batch: how far the running
+    variances part (torch's takes the unbiased batch variance, Flax's the biased one), for the CNN's first batch
+    norm (64 images of 8 x 8) and for a batch of 8 values per channel."""
+    out = {}
+    for label, shape in (("64 x 8 x 8", (64, 8, 8, channels)), ("8 values", (2, 2, 2, channels))):
+        z = problems.rng(0, problems.DATA_STREAM, 9).standard_normal(shape).astype(np.float32)  # NHWC
+        bn_t = torch.nn.BatchNorm2d(channels, momentum=problems.BN_MOMENTUM, eps=problems.BN_EPS).train()
+        bn_t(torch.from_numpy(z).permute(0, 3, 1, 2))
+        bn_f = nnx.BatchNorm(channels, momentum=1 - problems.BN_MOMENTUM, epsilon=problems.BN_EPS, rngs=nnx.Rngs(0))
+        bn_f(jnp.asarray(z), use_running_average=False)
+        var_t, var_f = bn_t.running_var.numpy().astype(np.float64), np.asarray(bn_f.var[...], np.float64)
+        kept = 1 - problems.BN_MOMENTUM  # both start at 1 and keep this share of it: the rest is the batch's
+        out[f"batch variance in the running one, torch / Flax, batch of {label}"] = float(
+            np.mean((var_t - kept) / (var_f - kept)))
+        x = torch.from_numpy(z).permute(0, 3, 1, 2)
+        with torch.no_grad():
+            y_t = bn_t.eval()(x).permute(0, 2, 3, 1).numpy()
+        y_f = np.asarray(bn_f(jnp.asarray(z), use_running_average=True))
+        out[f"eval output, largest relative difference, batch of {label}"] = float(
+            np.abs(y_t - y_f).max() / np.abs(y_t).max())
+    return out
+
+
 MEASURES = {
     "inplace": inplace, "float64": float64, "tf32": tf32, "no_grad": no_grad, "accumulate": autograd.forgotten_zero_grad,
     "layout": lambda: nn.untransposed() | nn.untransposed(4, 2), "init": init_difference, "mse": nn.l2_loss_gradient,
     "jit": jit_overhead, "adamw": adamw, "adam_state": adam_state, "adam_step": optim.largest_step,
     "adam_bias": adam_bias, "rngs": module.same_seed, "logits": lambda: mlp.no_mean() | mlp.double_softmax(),
+    "bn_var": bn_var,
 }
 
 

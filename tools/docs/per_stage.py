@@ -10,7 +10,7 @@ STAGE_PITFALLS: dict[str, list[str]] = {
     "optim": ["adam_step", "adam_bias", "adamw", "adam_state"],
     "module": ["rngs", "init"],
     "mlp": ["logits", "init", "jit"],
-    "cnn": ["layout", "rngs"],
+    "cnn": ["layout", "rngs", "bn_var"],
 }
 
 # The functions and classes that carry each stage's idea, shown side by side (the rest is linked).

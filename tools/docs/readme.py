@@ -6,7 +6,8 @@
     python -m tools.docs.readme --measure equivalence   # docs/measured/equivalence.json: `equivalence check --json`
 
 A section is `<!-- generated: NAME -->` ... `<!-- /generated: NAME -->`; what lies between is never typed.
-The pages: README.md and docs/speed.md (whose full tables are tools/docs/speedpage.py's).
+The pages: README.md, README.ko.md (the same sections in Korean: a page named *.ko.md renders in Korean) and
+docs/speed.md (whose full tables are tools/docs/speedpage.py's).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from tools.docs.source import ROOT
 from training.runfolder import atomic_write_bytes
 
 README = ROOT / "README.md"
-PAGES = (README, ROOT / "docs" / "speed.md")  # every page with generated sections
+README_KO = ROOT / "README.ko.md"
+PAGES = (README, README_KO, ROOT / "docs" / "speed.md")  # every page with generated sections
 MEASURED = ROOT / "docs" / "measured"
 MARKER = re.compile(r"<!-- generated: (?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /generated: (?P=name) -->", re.S)
 QUANTITIES = ("predictions", "gradients", "update", "trajectory")
@@ -39,7 +41,7 @@ class MissingMeasurement(Exception):
 
 class Section(NamedTuple):
     sources: tuple[str, ...]  # file names under docs/measured/
-    render: Callable[..., str]  # one parsed JSON per source -> the Markdown between the markers
+    render: Callable[..., str]  # one parsed JSON per source (and lang=) -> the Markdown between the markers
     writer: str  # the command that writes the sources
     optional: tuple[str, ...] = ()  # sources that may be missing: the renderer gets None and leaves them out
 
@@ -50,24 +52,86 @@ def _sci(x: float, digits: int = 1) -> str:
     return f"{mantissa}e{int(exp)}"
 
 
+def lang_of(page: Path) -> str:
+    """The language a page's sections render in: "ko" for README.ko.md and any *.ko.md, else "en"."""
+    return "ko" if page.name.endswith(".ko.md") else "en"
+
+
+# The words of every section, per language; the figures are the JSON's.
+WORDS = {
+    "en": {
+        "tested": "Tested in CI with:",
+        "eq_head": "| dtype | rows passing | predictions | gradients | update | trajectory | tolerance |",
+        "of": "{a} of {b}",
+        "eq_runs": "{n} steps at the {regime} lr", "and": " and ",
+        "eq_note": "Worst normwise relative error per quantity over every stage, pair and regime, on the {device}; "
+                   "training runs of {runs} (`{command}`).",
+        "failing": " Not passing: {what} ({pairs}).",
+        "speed_head": "| problem | `jax-scan` per step | fastest torch row | its time per step | `jax-scan` speed-up |",
+        "seed": "`seed`: the lecture's problem, Adam", "mlp": "`mlp`: a compute-bound MLP, Adam",
+        "floor": "on {problem}, `jax-scan` takes {x:.2f}× the time of `jax-floor` (a hand-written one-vector Adam "
+                 "scan, a reference)",
+        "roofline": "on {problem}, `jax-scan` takes {x:.2f}× the roofline estimate's {est} a step (an estimate, not "
+                    "a bound: the fastest row takes {best:.2f}×)",
+        "speed_note": "{device}, {cores} cores at load average {load}, float32, matmul precision {precision} "
+                      "(`{writer}`).",
+        "cmd_head": "| command | first run, wall (CPU) | second run, wall (CPU) | of which training | building the model "
+                    "and optimizer | first run's budget: training + compile + 2 s |",
+        "cmd_note": "Whole processes on the {device}, {cores} cores at load average {load}{quick}; the second run "
+                    "finds its programs in the compile cache (`{writer}`).",
+        "quick": " (--quick: a smoke run, not a measurement)",
+        "met": "met", "over": "**over**",
+        "acc": "Default `--stage mlp` (hidden {hidden}, lr {lr}, weight decay {wd}) test accuracy, {alike} (softmax "
+               "regression, same split): {parts} (`{writer}`).",
+        "alike": "jax = torch", "differ": "jax / torch", "below": ", **below**", "sep": "; ",
+    },
+    "ko": {
+        "lanes": {"pinned": "고정: `.ci/pinned.txt`, 하한 버전", "newest": "{date}에 pip가 고른 최신 버전"},
+        "tested": "CI에서 시험한 환경:",
+        "eq_head": "| dtype | 통과한 행 | 예측 | 기울기 | 갱신 | 궤적 | 허용 오차 |",
+        "of": "{b}개 중 {a}개",
+        "eq_runs": "{regime_ko} {n} 스텝", "and": ", ",
+        "eq_note": "모든 스테이지, 쌍, 설정에 걸친 양별 최악의 노름 상대 오차, {device}에서 잼. 훈련 실행은 {runs}"
+                   "(`{command}`).",
+        "failing": " 통과하지 못함: {what} ({pairs}).",
+        "speed_head": "| 문제 | `jax-scan` 스텝당 | 가장 빠른 torch 행 | 그 행의 스텝당 시간 | `jax-scan` 속도 배율 |",
+        "seed": "`seed`: 강의의 문제, Adam", "mlp": "`mlp`: 계산이 속도를 정하는 MLP, Adam",
+        "floor": "{problem}에서 `jax-scan`은 `jax-floor`(한 벡터에 손으로 쓴 Adam scan, 비교 기준)의 {x:.2f}배 시간이 "
+                 "걸립니다",
+        "roofline": "{problem}에서 `jax-scan`은 루프라인 추정치(스텝당 {est})의 {x:.2f}배 시간이 걸립니다(상한이 "
+                    "아닌 추정치로, 가장 빠른 행은 {best:.2f}배)",
+        "speed_note": "{device}, 코어 {cores}개, 부하 평균 {load}, float32, 행렬 곱 정밀도 {precision}"
+                      "(`{writer}`).",
+        "cmd_head": "| 명령 | 첫 실행, 경과 (CPU) | 두 번째 실행, 경과 (CPU) | 그중 훈련 | 모델과 옵티마이저 만들기 "
+                    "| 첫 실행의 예산: 훈련 + 컴파일 + 2 s |",
+        "cmd_note": "{device}에서 프로세스 전체를 잼, 코어 {cores}개, 부하 평균 {load}{quick}. 두 번째 실행은 "
+                    "컴파일 캐시에서 프로그램을 찾습니다(`{writer}`).",
+        "quick": " (--quick: 측정이 아닌 시험 실행)",
+        "met": "지킴", "over": "**초과**",
+        "acc": "기본 `--stage mlp`(은닉 {hidden}, 학습률 {lr}, 가중치 감쇠 {wd})의 테스트 정확도, {alike} (같은 분할에서 "
+               "소프트맥스 회귀): {parts} (`{writer}`).",
+        "alike": "jax = torch", "differ": "jax / torch", "below": ", **미달**", "sep": ". ",
+    },
+}
+REGIME_KO = {"lecture": "강의 학습률에서", "train": "훈련 학습률에서"}
 LANES = {"pinned": "pinned: `.ci/pinned.txt`, the lower bounds", "newest": "the newest pip resolved on {date}"}
 
 
-def render_env(env: dict) -> str:
+def render_env(env: dict, lang: str = "en") -> str:
     """One line per CI lane (.ci/run) that ran: its Python and package versions."""
-    lines = []
+    lines, lanes = [], WORDS[lang].get("lanes", LANES)
     order = list(LANES)  # .ci/run's order: pinned, then newest; any other lane after them
     for name, lane in sorted(env["lanes"].items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else 9, kv[0])):
         versions = ", ".join(f"{p} {lane[p]}" for p in PACKAGES)
-        what = LANES.get(name, name).format(date=lane.get("date", "?"))
+        what = lanes.get(name, name).format(date=lane.get("date", "?"))
         lines.append(f"- Python {lane['python']}, {versions} ({what}; {lane['platform']})")
-    return "Tested in CI with:\n\n" + "\n".join(lines) + "\n"
+    return WORDS[lang]["tested"] + "\n\n" + "\n".join(lines) + "\n"
 
 
-def render_equivalence(eq: dict) -> str:
+def render_equivalence(eq: dict, lang: str = "en") -> str:
     """One row per dtype: rows passing, the worst relative error per quantity, the tolerance."""
-    lines = ["| dtype | rows passing | predictions | gradients | update | trajectory | tolerance |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    w = WORDS[lang]
+    lines = [w["eq_head"], "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     steps = set()
     for dtype in DTYPES:
         run = eq[dtype]
@@ -77,28 +141,30 @@ def render_equivalence(eq: dict) -> str:
         tols = sorted({r["tol"] for r in rows})
         steps |= {(r["regime"], r["steps"]) for r in rows if r["quantity"] == "trajectory"}
         passing = sum(r["passed"] for r in rows)
-        lines.append(f"| {dtype} | {passing} of {len(rows)} | " + " | ".join(_sci(worst[q]) for q in QUANTITIES)
+        lines.append(f"| {dtype} | {w['of'].format(a=passing, b=len(rows))} | " + " | ".join(_sci(worst[q]) for q in QUANTITIES)
                      + f" | {', '.join(_sci(t, 0) for t in tols)} |")
     failing: dict[str, list[str]] = {}  # "float32 cnn train trajectory" -> its failing pairs
     for dtype in DTYPES:
         for r in eq[dtype]["results"]:
             if not r["passed"]:
                 failing.setdefault(f"{dtype} {r['stage']} {r['regime']} {r['quantity']}", []).append(r["pair"])
-    runs = " and ".join(f"{n} steps at the {regime} lr" for regime, n in sorted(steps))
+    runs = w["and"].join(w["eq_runs"].format(n=n, regime=regime, regime_ko=REGIME_KO.get(regime, regime))
+                         for regime, n in sorted(steps))
     lines.append("")
-    lines.append(f"Worst normwise relative error per quantity over every stage, pair and regime, on the "
-                 f"{eq['device'].upper()}; training runs of {runs} (`{eq['command']}`)."
-                 + "".join(f" Not passing: {what} ({', '.join(pairs)})." for what, pairs in failing.items()))
+    lines.append(w["eq_note"].format(device=eq["device"].upper(), runs=runs, command=eq["command"])
+                 + "".join(w["failing"].format(what=what, pairs=", ".join(pairs)) for what, pairs in failing.items()))
     return "\n".join(lines) + "\n"
 
 
-def render_speed(seed: dict, mlp: dict | None) -> str:
-    """jax-scan against the fastest torch row of the same run, per problem, and against its floor / ceiling."""
-    lines = ["| problem | `jax-scan` per step | fastest torch row | its time per step | `jax-scan` speed-up |",
-             "| --- | ---: | --- | ---: | ---: |"]
+def render_speed(seed: dict, mlp: dict | None, lang: str = "en") -> str:
+    """jax-scan against the fastest torch row of the same run, per problem, and against the hand-written reference
+    (jax-floor) or the roofline estimate. The estimate prices the matmuls at a GEMM rate measured on one size, so a
+    row may beat it: it is given as a time ratio, never as a "% of ceiling"."""
+    w = WORDS[lang]
+    lines = [w["speed_head"], "| --- | ---: | --- | ---: | ---: |"]
     notes = []
     # Sizes are left to benchmarks/impls.py, the one place that sets them: the JSON does not carry them.
-    problems = (("`seed`: the lecture's problem, Adam", seed), ("`mlp`: a compute-bound MLP, Adam", mlp))
+    problems = ((w["seed"], seed), (w["mlp"], mlp))
     for label, res in ((label, res) for label, res in problems if res is not None):
         rows = {r["impl"]: r for r in res["results"]}
         try:
@@ -111,25 +177,26 @@ def render_speed(seed: dict, mlp: dict | None) -> str:
         lines.append(f"| {label} | {speedpage.us_text(scan['us_per_step'])} | `{best['impl']}` | "
                      f"{speedpage.us_text(best['us_per_step'])} | {speedup} |")
         if scan.get("x_of_floor") and not scan.get("pct_of_ceiling"):  # a roofline, where there is one, says more
-            notes.append(f"on {res['problem']}, `jax-scan` takes {scan['x_of_floor']:.2f}× the time of `jax-floor` "
-                         "(a hand-written one-vector Adam scan)")
+            notes.append(w["floor"].format(problem=res["problem"], x=scan["x_of_floor"]))
         if scan.get("pct_of_ceiling"):
-            notes.append(f"on {res['problem']}, `jax-scan` reaches {scan['pct_of_ceiling']:.0f} % of the roofline ceiling "
-                         "measured in the same run")
+            best_pct = max(r["pct_of_ceiling"] for r in res["results"] if r.get("pct_of_ceiling"))
+            notes.append(w["roofline"].format(problem=res["problem"], x=100 / scan["pct_of_ceiling"],
+                                              est=speedpage.us_text(res["us_per_step_ceiling"]), best=100 / best_pct))
     lines.append("")
-    note = "; ".join(notes)
-    lines.append((note[:1].upper() + note[1:] + ". " if notes else "") +
-                 f"{seed['device'].upper()}, {seed['cpu_count']} cores at load average {seed['load_avg_start_end'][0]}, "
-                 f"float32, matmul precision {seed['precision']} (`{SPEED_WRITER}`).")
+    note = w["sep"].join(notes)
+    note = note[:1].upper() + note[1:] if lang == "en" else note
+    lines.append((note + ". " if notes else "") +
+                 w["speed_note"].format(device=seed["device"].upper(), cores=seed["cpu_count"],
+                                        load=seed["load_avg_start_end"][0], precision=seed["precision"],
+                                        writer=SPEED_WRITER))
     return "\n".join(lines) + "\n"
 
 
-def render_commands(cli: dict) -> str:
+def render_commands(cli: dict, lang: str = "en") -> str:
     """Each CLI command as a whole process: wall (CPU) seconds on a cold and on a warm compile cache, and the first
     run against its budget (training + compile + benchmarks/cli.py's SLACK_S)."""
-    lines = ["| command | first run, wall (CPU) | second run, wall (CPU) | of which training | building the model "
-             "and optimizer | first run's budget: training + compile + 2 s |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    w = WORDS[lang]
+    lines = [w["cmd_head"], "| --- | ---: | ---: | ---: | ---: | ---: |"]
     runs: dict[str, dict[int, dict]] = {}
     for r in cli["runs"]:
         runs.setdefault(r["command"], {})[r["run"]] = r
@@ -146,16 +213,21 @@ def render_commands(cli: dict) -> str:
         name = command if command == cli["anchor"]["command"] else f"`{command}`"
         first = by_run[1]
         lines.append(f"| {name} | {cell(first)} | {cell(by_run.get(2))} | {seconds(first, 'train_s')} | "
-                     f"{seconds(first, 'build_s')} | {speedpage.budget_text(first, '.1f')} |")
+                     f"{seconds(first, 'build_s')} | {_budget(first, w)} |")
     lines.append("")
-    load = cli["load_avg_start_end"]
-    lines.append(f"Whole processes on the {cli['device'].upper()}, {cli['cpu_count']} cores at load average {load[0]}"
-                 f"{' (--quick: a smoke run, not a measurement)' if cli.get('quick') else ''}; the second run finds "
-                 f"its programs in the compile cache (`{COMMANDS_WRITER}`).")
+    lines.append(w["cmd_note"].format(device=cli["device"].upper(), cores=cli["cpu_count"],
+                                      load=cli["load_avg_start_end"][0], quick=w["quick"] if cli.get("quick") else "",
+                                      writer=COMMANDS_WRITER))
     return "\n".join(lines) + "\n"
 
 
-def render_accuracy(defaults: dict) -> str:
+def _budget(run: dict, w: dict) -> str:
+    """speedpage.budget_text in the page's language."""
+    text = speedpage.budget_text(run, ".1f")
+    return text.replace(" met", " " + w["met"]).replace(" **over**", " " + w["over"])
+
+
+def render_accuracy(defaults: dict, lang: str = "en") -> str:
     """One wrapped paragraph: `--stage mlp`'s test accuracy per data set (jax / torch where they differ), softmax
     regression's on the same split in brackets, and **below** where the mlp loses."""
     parts, alike = [], True
@@ -170,6 +242,11 @@ def render_accuracy(defaults: dict) -> str:
     text = (f"Default `--stage mlp` (hidden {','.join(map(str, d['hidden']))}, lr {d['lr']:g}, weight decay "
             f"{d['weight_decay']:g}) test accuracy, {'jax = torch' if alike else 'jax / torch'} (softmax regression, "
             f"same split): " + "; ".join(parts) + f" (`{ACCURACY_WRITER}`).")
+    if lang != "en":
+        w = WORDS[lang]
+        text = w["acc"].format(hidden=",".join(map(str, d["hidden"])), lr=f"{d['lr']:g}", wd=f"{d['weight_decay']:g}",
+                               alike=w["alike"] if alike else w["differ"], writer=ACCURACY_WRITER,
+                               parts="; ".join(parts).replace(", **below**", w["below"]))
     return "\n".join(textwrap.wrap(text, 110, break_on_hyphens=False, break_long_words=False)) + "\n"
 
 
@@ -185,7 +262,7 @@ def _bench_writer(problem: str) -> str:
 
 def _with_writer(source: str, render: Callable[[dict, str], str], writer: str) -> Section:
     """A section from one JSON whose renderer also names the command that writes it."""
-    return Section((source,), lambda data: render(data, writer), writer)
+    return Section((source,), lambda data, lang="en": render(data, writer), writer)
 
 SECTIONS = {
     "tested-with": Section(("env.json",), render_env, "python -m tools.docs.readme --measure env"),
@@ -202,8 +279,8 @@ SECTIONS = {
 }
 
 
-def render(name: str, measured: Path = MEASURED) -> str:
-    """The Markdown of one section from its JSON files."""
+def render(name: str, measured: Path = MEASURED, lang: str = "en") -> str:
+    """The Markdown of one section from its JSON files, in `lang`."""
     if name not in SECTIONS:
         raise MissingMeasurement(f"unknown generated section {name!r}: known are {', '.join(SECTIONS)}")
     section = SECTIONS[name]
@@ -217,20 +294,20 @@ def render(name: str, measured: Path = MEASURED) -> str:
             raise MissingMeasurement(f"{path} is missing: write it with `{section.writer}`")
         data.append(json.loads(path.read_text(encoding="utf-8")))
     try:
-        return section.render(*data)
+        return section.render(*data, lang=lang)
     except KeyError as e:
         raise MissingMeasurement(f"{name}: {', '.join(section.sources)} lacks {e}: rewrite with `{section.writer}`") from None
 
 
-def update(text: str, measured: Path = MEASURED) -> str:
+def update(text: str, measured: Path = MEASURED, lang: str = "en") -> str:
     """The README text with every generated section rendered afresh."""
-    return MARKER.sub(lambda m: f"<!-- generated: {m['name']} -->\n{render(m['name'], measured)}"
+    return MARKER.sub(lambda m: f"<!-- generated: {m['name']} -->\n{render(m['name'], measured, lang)}"
                                 f"<!-- /generated: {m['name']} -->", text)
 
 
-def drift(text: str, measured: Path = MEASURED) -> list[str]:
+def drift(text: str, measured: Path = MEASURED, lang: str = "en") -> list[str]:
     """The names of the sections whose text differs from what their JSON renders."""
-    return [m["name"] for m in MARKER.finditer(text) if m["body"] != render(m["name"], measured)]
+    return [m["name"] for m in MARKER.finditer(text) if m["body"] != render(m["name"], measured, lang)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,12 +334,12 @@ def main(argv: list[str] | None = None) -> int:
         for page in args.readme or PAGES:
             text = page.read_text(encoding="utf-8")
             if args.check:
-                for name in drift(text, args.measured):
+                for name in drift(text, args.measured, lang_of(page)):
                     stale += 1
                     print(f"{page}: section {name!r} differs from docs/measured: run "
                           "`python -m tools.docs.readme --write`")
                 continue
-            new = update(text, args.measured)
+            new = update(text, args.measured, lang_of(page))
             if new != text:
                 atomic_write_bytes(page, new.encode("utf-8"))
             print(f"{page}: {len(MARKER.findall(new))} generated sections up to date")

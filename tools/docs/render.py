@@ -49,11 +49,12 @@ def key_pieces(stage: str, srcs: dict[str, StageSource]) -> list[dict[str, Piece
 
 
 def differing(code: str, other: str, same: str) -> str:
-    """`code` with each run of lines that `other` also has (a docstring, a shared call) folded into one comment."""
+    """`code` whole, every line that runs kept: only comment lines that `other` has too are folded into one
+    comment, so no statement is cut away (no name from nowhere, no orphan line, no cut inside a call)."""
     theirs = {line.strip() for line in other.splitlines()}
     out: list[str] = []
     for i, line in enumerate(code.splitlines()):
-        shared = i > 0 and line.strip() in theirs and not line.lstrip().startswith(("def ", "class ", "@"))
+        shared = i > 0 and line.lstrip().startswith("#") and line.strip() in theirs
         if not shared:
             out.append(line)
         elif not (out and out[-1].endswith(same)):
@@ -125,10 +126,37 @@ def _exercises(text: Prose, stage: str, lang: str, answers: dict) -> list[str]:
     return out
 
 
+def _learnable(text: Prose, measured: dict) -> list[str]:
+    """Stage 1's box (the lecture's data is random) and the same program on data with something to learn."""
+    from tools.docs import learnable
+
+    got = measured.get("learnable")
+    if not got:
+        return []
+    box = ["> " + line if line else ">" for line in text.RANDOM_BOX.splitlines()]
+    return [*box, "", f"### {text.LABELS['learnable']}", "", text.LEARNABLE, "", "```python",
+            learnable.CODE.rstrip("\n"), "```", "", text.LABELS["prints_plain"], "", "```", got["output"].rstrip("\n"),
+            "```", "", f"![{text.LABELS['learnable']}](img/{learnable.PICTURE})", ""]
+
+
+def _picture(text: Prose, stage: str, measured: dict) -> list[str]:
+    """The check's loss curves, with what they ran: their start and lr are not the program's of "Run it"."""
+    from netdata.stages import STAGES
+
+    info = STAGES.get(stage)
+    caption = text.PICTURE.format(
+        steps=measured["steps"], dtype="float32", check_init="randn" if info and not info.classifier else "torch",
+        init=info.init if info else "?", lr=f"{info.lr:g}" if info else "?")
+    return [f"![{text.LABELS['picture_alt'].format(stage=stage)}](img/{picture_name(stage)})", "", caption, ""]
+
+
 def _stage(text, lang, number, stage, srcs, measured) -> list[str]:
     subtitle, prose = text.STAGES.get(stage, ("", text.LABELS["no_prose"]))
     out = [f'<a id="{anchor(stage)}"></a>', "", f"## {number} · `{stage}`" + (f": {subtitle}" if subtitle else ""), "",
-           prose, "", f"### {text.LABELS['differs']}", ""]
+           prose, ""]
+    if number == 1:
+        out += _learnable(text, measured)
+    out += [f"### {text.LABELS['differs']}", ""]
     rows = key_pieces(stage, srcs)
     out += side_by_side(text, srcs, rows)
     extra = [function_source(path, name) for path, name in SHOWN_WITH.get(stage, ())]
@@ -139,8 +167,7 @@ def _stage(text, lang, number, stage, srcs, measured) -> list[str]:
     out += _rest(text, srcs, {p.name for row in rows for p in row.values() if p})
     out += _run(text, stage, measured.get("runs", {}))
     if stage in measured.get("results", {}).get("float32", {}):
-        out += [f"![{text.LABELS['picture_alt'].format(stage=stage)}](img/{picture_name(stage)})", "",
-                text.PICTURE.format(steps=measured["steps"], dtype="float32"), ""]
+        out += _picture(text, stage, measured)
     keys = [k for k in STAGE_PITFALLS.get(stage, []) if k in text.PITFALLS]
     if keys:
         page = "pitfalls.md" if lang == "en" else f"pitfalls.{lang}.md"
@@ -184,16 +211,18 @@ def guide(text: Prose, lang: str, sources: dict[str, dict[str, StageSource]], me
         subtitle = text.STAGES.get(stage, ("",))[0]
         out.append(f"{i}. [`{stage}`" + (f": {subtitle}" if subtitle else "") + f"](#{anchor(stage)})"
                    + f" · [{text.LABELS['notebook']}](notebooks/{stage}{suffix}.ipynb)")
+    out.append(f"{len(stages) + 1}. [{text.LABELS['appendix']}: {text.LABELS['measure_how']}](#measuring)")
     out += ["", *text.CHAPTERS.format(suffix=suffix).splitlines(), ""]
     if getattr(text, "GLOSSARY", None):
         out += [text.GLOSSARY, ""]
-    out += ['<a id="measuring"></a>', "", f"## {text.LABELS['measure_how']}", "",
+    for i, stage in enumerate(stages, 1):
+        out += _stage(text, lang, i, stage, sources[stage], measured)
+    # Measurement last: teaching first, how the two frameworks are proven equal in an appendix.
+    out += ['<a id="measuring"></a>', "", f"## {text.LABELS['appendix']}: {text.LABELS['measure_how']}", "",
             text.MEASURE.format(steps=measured.get("steps", "?")), "",
             f"| {text.LABELS['dtype']} | {text.LABELS['tolerance']} | {text.LABELS['why']} |", "|---|---|---|"]
     out += [f"| {mode} | {power_of_ten(t.rel)} | {text.TOLERANCE_WHY.get(mode, t.why)} |" for mode, t in tolerances.items()]
     out += ["", *_summary(text, measured, stages)]
-    for i, stage in enumerate(stages, 1):
-        out += _stage(text, lang, i, stage, sources[stage], measured)
     while out and out[-1] == "":
         out.pop()
     return "\n".join(out) + "\n"

@@ -70,11 +70,14 @@ def _failure(err: Exception, dtype: str) -> str:
 
 def run(n: nnx.Module, pairing: Pairing, dtype: str, x, kwargs, output, target, loss_fn,
         tx_opt: optax.GradientTransformation | None, steps: int, torch_shape: tuple,
-        forced: dict[str, tuple]) -> NnxRun:
-    """Forward (leaf inputs/outputs), loss, gradients, `steps` updates and the forced pass of the prepared copy."""
+        forced: dict[str, tuple], free_pass: bool = True) -> NnxRun:
+    """Forward (leaf inputs/outputs), loss, gradients, `steps` updates and the forced pass of the prepared copy.
+
+    ``free_pass=False``: the teacher-forced pass alone (the local analysis of a float32 check, in float64).
+    """
     graphdef, params, rest = nnx.split(n, nnx.Param, ...)
     rec = NnxRecorder(pairing.pairs)
-    info: dict[str, Any] = {"error": None, "move": False}
+    info: dict[str, Any] = {"error": None, "move": False, "free": []}
     names = list(forced)
 
     def outcome(m, key: str):
@@ -88,15 +91,15 @@ def run(n: nnx.Module, pairing: Pairing, dtype: str, x, kwargs, output, target, 
             y = None
         done = [c for c in calls if c is not None]
         info[key] = [Call(c.name, c.pair, None, None, c.inputs, c.note) for c in done]
+        if y is not None:
+            # channels-first in torch, channels-last in NNX: the loss sees torch's layout
+            info["move"] = (len(torch_shape) > 2 and tuple(y.shape) != torch_shape
+                            and tuple(y.shape) == (torch_shape[0], *torch_shape[2:], torch_shape[1]))
         return y, [(c.input, c.output) for c in done]
 
     def forward(params, rest):
         m = nnx.merge(graphdef, params, rest, copy=True)
         y, calls = outcome(m, "free")
-        if y is not None:
-            # channels-first in torch, channels-last in NNX: the loss sees torch's layout
-            info["move"] = (len(torch_shape) > 2 and tuple(y.shape) != torch_shape
-                            and tuple(y.shape) == (torch_shape[0], *torch_shape[2:], torch_shape[1]))
         seen = {"y": y, "calls": calls, "state": nnx.state(m, nnx.BatchStat)}
         return seen, nnx.split(m, nnx.Param, ...)[2]
 
@@ -164,7 +167,8 @@ def run(n: nnx.Module, pairing: Pairing, dtype: str, x, kwargs, output, target, 
         sites = nnx_sites(jaxpr.jaxpr, dtype, composite)
         values = jax.core.eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *jax.tree.leaves((params, rest, arrays)))
         forced_out = jax.tree.unflatten(jax.tree.structure(shape), values)
-        result = {**free_eager(params, rest), "forced": forced_out}
+        free_result = free_eager(params, rest) if free_pass else {"y": None, "calls": [], "state": None}
+        result = {**free_result, "forced": forced_out}
     return _collect(result, info, sites)
 
 
@@ -193,7 +197,8 @@ def _calls(meta: list[Call], values) -> list[Call]:
 def _collect(result: dict, info: dict, sites: LowSites) -> NnxRun:
     forced = result["forced"]
     out = NnxRun(_np(result["y"]), _calls(info["free"], result["calls"]), _calls(info["forced"], forced["calls"]),
-                 _np(forced["y"]), flat(result["state"]), sites, info["error"], info["move"])
+                 _np(forced["y"]), {} if result["state"] is None else flat(result["state"]), sites, info["error"],
+                 info["move"])
     if "loss" in result and not info["error"]:
         out.loss, out.grads = np.asarray(result["loss"]), flat(result["grads"])
     if "steps" in result and not info["error"]:

@@ -144,12 +144,16 @@ def divergence(losses: np.ndarray, states: dict[str, np.ndarray] | None, dtype: 
 
 def judge_trajectory(a: Arrays, b: Arrays, ref: Arrays, tol: float, steps: int, nudged: horizon.Nudged,
                      defects: tuple[defect.Defects, defect.Defects], diverged: tuple[int | None, int | None, int | None],
-                     bound: float) -> dict:
+                     bound: float, pair: tuple[str, str] = ("torch", "jax")) -> dict:
     """Every step's defect within `bound` (first bad step and array named), and the losses within `tol`
-    up to the horizon or the first divergence; a run diverges in all three or in none."""
+    up to the horizon or the first divergence; a run diverges in the pair and the oracle or in none of them.
+    `diverged` is (torch, jax, reference)'s first divergent step."""
     h = nudged.horizon(tol)
-    cut = min([h, *(d for d in diverged if d is not None)])
-    out = {"horizon": h, "growth_per_1000": nudged.growth(tol), "diverged": list(diverged)}
+    unit = float(np.finfo(np.float32 if tol >= tolerance.TOLERANCES["float32"].rel else np.float64).eps)
+    deviation = defects[0].per_step(steps, bound) + defects[1].per_step(steps, bound)
+    compared = min(h, horizon.reach(nudged.distance, deviation, tol, unit))
+    cut = min([compared, *(d for d in diverged if d is not None)])
+    out = {"horizon": h, "growth_per_1000": nudged.growth(tol), "diverged": list(diverged), "compared_steps": cut}
     if cut >= steps:  # the whole run is predictable: every loss and the final weights
         max_abs, rel = errors(a, b, ref)
         first_bad = first_bad_step(a, b, ref, tol, steps, rel)
@@ -161,7 +165,9 @@ def judge_trajectory(a: Arrays, b: Arrays, ref: Arrays, tol: float, steps: int, 
     firsts = [(int(d.steps[i]), d.worst[i], float(d.ulps[i])) for d in defects
               if (i := d.first_above(bound)) is not None]
     first = min(firsts, default=None)
-    alone = len({d is None for d in diverged}) > 1  # some diverged, some did not
+    names = ("torch", "jax", "reference")
+    judged = {names.index(n) for n in (*pair, "reference")}
+    alone = len({diverged[i] is None for i in judged}) > 1  # some diverged, some did not
     out |= {"max_abs": max_abs, "rel_err": rel, "first_bad_step": first_bad,
             "defect_ulps": worst.max, "defect_bound": bound, "defect_step": None if first is None else first[0],
             "defect_array": None if first is None else first[1],
@@ -251,7 +257,8 @@ def _compare_stage(row: Row, setup: Setup) -> list[dict]:
             if quantity == "trajectory":
                 bound = max(defect_bound(all_sides[left].mode), defect_bound(all_sides[right].mode))
                 row_ |= judge_trajectory(a, b, ref, tol, setup.steps, nudged, (defects[left], defects[right]),
-                                         (diverged[left], diverged[right], diverged["reference"]), bound)
+                                         (diverged["torch"], diverged["jax"], diverged["reference"]), bound,
+                                         (left, right))
                 if (left, right) == ("torch", "jax"):
                     row_["separates_at"], row_["separation_cause"] = separation(a, b, ref, nudged, adam)
             else:

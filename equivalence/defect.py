@@ -26,6 +26,18 @@ class Defects(NamedTuple):
     ulps: np.ndarray  # (S,) largest over arrays of the defect in ulps of the state
     worst: list[str]  # (S,) the array that gave it
     diverged: int | None  # the first step whose state after it is not finite (not checked further)
+    relative: np.ndarray | None = None  # (S,) largest over arrays of ||A[k+1] - oracle(A[k])|| / ||A[k+1]||
+
+    def per_step(self, steps: int, bound: float) -> np.ndarray:
+        """(steps,) each step's relative deviation, at most what a defect of `bound` ulps allows (a wrong step
+        does not shorten the comparison a correct one is held to); an unchecked step takes the largest."""
+        if self.relative is None or not len(self.relative):
+            return np.zeros(steps)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            capped = self.relative * np.where(self.ulps > bound, bound / self.ulps, 1.0)
+        out = np.full(steps, float(np.max(capped)))
+        out[self.steps] = capped
+        return out
 
     def first_above(self, bound: float) -> int | None:
         """Index into steps of the first defect above `bound` (NaN counts as above), or None."""
@@ -60,16 +72,19 @@ def oracle_step(reference, before: dict[str, np.ndarray], x: np.ndarray, y: np.n
     return out, getattr(t, "sensitivity", None) or {}
 
 
-def _ulps(after: np.ndarray, oracle: np.ndarray, eps: float, sensitivity: np.ndarray | None) -> np.ndarray:
-    """(S,): ||after - oracle|| / (eps * (||after|| + ||sensitivity||)) per state; an integer array must match exactly."""
+def _ulps(after: np.ndarray, oracle: np.ndarray, eps: float, sensitivity: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(S,) ||after - oracle|| / (eps * (||after|| + ||sensitivity||)) per state, and (S,) ||after - oracle|| /
+    ||after||; an integer array must match exactly."""
     if not np.issubdtype(after.dtype, np.floating):
-        return np.where(np.all((after == oracle).reshape(len(after), -1), axis=1), 0.0, np.inf)
+        same = np.all((after == oracle).reshape(len(after), -1), axis=1)
+        return np.where(same, 0.0, np.inf), np.where(same, 0.0, np.inf)
     a, o = after.reshape(len(after), -1).astype(np.float64), oracle.reshape(len(after), -1).astype(np.float64)
-    diff, scale = np.linalg.norm(a - o, axis=1), np.linalg.norm(a, axis=1)
+    diff, size = np.linalg.norm(a - o, axis=1), np.linalg.norm(a, axis=1)
+    scale = size
     if sensitivity is not None:
-        scale = scale + np.linalg.norm(np.broadcast_to(sensitivity, oracle.shape).reshape(len(a), -1), axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(diff == 0, 0.0, diff / (eps * scale))  # 0 when equal; x / 0 is inf
+        scale = size + np.linalg.norm(np.broadcast_to(sensitivity, oracle.shape).reshape(len(a), -1), axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 when equal; x / 0 is inf
+        return np.where(diff == 0, 0.0, diff / (eps * scale)), np.where(diff == 0, 0.0, diff / size)
 
 
 def finite(states: dict[str, np.ndarray]) -> np.ndarray:
@@ -103,12 +118,13 @@ def defects_of(reference, before: dict[str, np.ndarray], after: dict[str, np.nda
     (default: the states' dtype's; a side with TF32 matmuls computes to tolerance.EPS["tf32"])."""
     if eps is None:
         eps = float(np.finfo(next(v.dtype for v in after.values() if np.issubdtype(v.dtype, np.floating))).eps)
-    ulps, worst = np.zeros(len(steps)), [""] * len(steps)
+    ulps, relative, worst = np.zeros(len(steps)), np.zeros(len(steps)), [""] * len(steps)
     for c in range(0, len(steps), CHUNK):
         part = slice(c, c + CHUNK)
         stepped, sensitivity = oracle_step(reference, {n: v[part] for n, v in before.items()}, x, y, lr)
         for name, a in after.items():
-            u = _ulps(a[part], stepped[name], eps, sensitivity.get(name))
+            u, rel = _ulps(a[part], stepped[name], eps, sensitivity.get(name))
+            relative[part] = np.fmax(relative[part], rel)
             for i in np.flatnonzero(~(u <= ulps[part])):  # NaN counts as larger
                 ulps[c + i], worst[c + i] = u[i], name
-    return Defects(np.asarray(steps), ulps, worst, None)
+    return Defects(np.asarray(steps), ulps, worst, None, relative)

@@ -134,3 +134,15 @@ def run(reference: SimpleNamespace, weights: dict[str, np.ndarray], x: np.ndarra
     distance[steps - 1] = max(distance[steps - 1], distance[steps])
     return Nudged(losses, np.asarray(final, dtype=np.float64), distance[:steps], flip,
                   {k: v[0] for k, v in t.params.items()}, np.array(near) if near else None, states)
+
+
+def reach(distance: np.ndarray, deviation: np.ndarray, tol: float, unit: float) -> int:
+    """Steps over which runs that deviate from the oracle's path by `deviation[j]` (relative) at each step j
+    stay within `tol` of it: a deviation at step j grows as the one-ulp (`unit`) nudge grew from j on,
+    distance[k] / distance[j], and deviations add up. Where a side rounds by more than an ulp of its state
+    each step (float32 sums, an unstable run), this ends before the horizon."""
+    grown = np.maximum.accumulate(np.fmax(np.nan_to_num(distance, nan=np.inf), unit))  # never below one nudge
+    before = np.concatenate([[0.0], np.cumsum(deviation / grown)[:-1]])
+    bad = np.flatnonzero(~(grown * before <= tol))
+    return int(bad[0]) if bad.size else len(distance)
+

@@ -144,3 +144,13 @@ def test_the_defect_counts_in_the_ulp_of_each_modes_arithmetic():
     assert tolerance.EPS["float64"] == np.finfo(np.float64).eps and tolerance.EPS["float32"] == np.finfo(np.float32).eps
     assert tolerance.EPS["tf32"] == 2.0**-10  # TF32 matmuls keep 10 mantissa bits: not a float32 side's ulp
     assert set(tolerance.EPS) == set(tolerance.TOLERANCES) == set(tolerance.DEFECT_ULPS)
+
+
+def test_a_float32_run_diverging_a_few_steps_apart_from_the_oracle_passes():
+    # float32 sums overflow before the oracle's float64 ones (616 against 621); the float32 gradient rounds by
+    # ~1e-6 of itself each step and the unstable run carries it: losses are compared only as far as that allows.
+    traj = trajectory(compare_stage(row("manual"), Setup(dtype="float32", steps=700, lr=3e-2, seed=1, regime="custom")))
+    for r in traj.values():
+        assert r["passed"], r
+        assert r["diverged"][:2] == [616, 616] and 616 <= r["diverged"][2] <= 630
+        assert r["compared_steps"] < 616

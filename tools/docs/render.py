@@ -139,6 +139,20 @@ def _learnable(text: Prose, measured: dict) -> list[str]:
             "```", "", f"![{text.LABELS['learnable']}](img/{learnable.PICTURE})", ""]
 
 
+def _idiom(text: Prose, stage: str, first: bool) -> list[str]:
+    """The stage's program as a learner would write it in each framework (tools/docs/idioms.py), side by side;
+    the first stage says where the snippets' prelude is."""
+    from tools.docs.idioms import IDIOMS
+
+    if stage not in IDIOMS:
+        return []
+    torch_code, jax_code = IDIOMS[stage]
+    head = "".join(f"<th>{text.LABELS[s]}</th>" for s in SIDES)
+    return [f"### {text.LABELS['idiom']}", "", *([text.LABELS["idiom_intro"], ""] if first else []), "<table>", f"<tr>{head}</tr>",
+            "<tr><td>", "", "```python", torch_code.rstrip("\n"), "```", "", "</td><td>", "", "```python",
+            jax_code.rstrip("\n"), "```", "", "</td></tr>", "</table>", ""]
+
+
 def _picture(text: Prose, stage: str, measured: dict) -> list[str]:
     """The check's loss curves, with what they ran: their start and lr are not the program's of "Run it"."""
     from netdata.stages import STAGES
@@ -154,6 +168,7 @@ def _stage(text, lang, number, stage, srcs, measured) -> list[str]:
     subtitle, prose = text.STAGES.get(stage, ("", text.LABELS["no_prose"]))
     out = [f'<a id="{anchor(stage)}"></a>', "", f"## {number} · `{stage}`" + (f": {subtitle}" if subtitle else ""), "",
            prose, ""]
+    out += _idiom(text, stage, number == 1)
     if number == 1:
         out += _learnable(text, measured)
     out += [f"### {text.LABELS['differs']}", ""]

@@ -95,8 +95,7 @@ def test_patterns_and_structure_pair_q_k_v_o_linears_with_nnx_multiheadattention
     assert re.search(r"model\.layers\.1\.self_attn\.v_proj +blocks\.1\.attn\.value +Linear \(heads\) +structure",
                      str(pairing))
     x = np.random.default_rng(0).standard_normal((2, 3, E))
-    report = port.compare(t, NnxDecoder(), x, names=NAMES, target=np.zeros((2, 3, 5)), loss=nn.MSELoss(),
-                          optimizer=torch.optim.SGD(t.parameters(), lr=0.1), steps=2)
+    report = port.compare(t, NnxDecoder(), x, names=NAMES, target=np.zeros((2, 3, 5)), loss=nn.MSELoss())
     assert report.passed, str(report)
 
 

@@ -47,3 +47,18 @@ def test_each_snippet_shows_what_its_stage_teaches(stage, torch_call, jax_call):
     torch_code, jax_code = idioms.IDIOMS[stage]
     assert torch_call in torch_code and jax_call in jax_code
     assert "_" + "adam" not in jax_code and "_Layout" not in jax_code  # no project machinery
+
+
+def test_the_korean_guide_shows_the_snippets_with_korean_comments():
+    import re
+
+    from tools.docs.source import ROOT
+
+    text = (ROOT / "docs" / "guide.ko.md").read_text(encoding="utf-8")
+    shown = (ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
+    for english, korean in idioms.COMMENTS_KO.items():
+        assert (korean in text) == (english in shown), english
+    code = "\n".join(re.findall(r"```python\n(.*?)```", text, flags=re.S))
+    for torch_code, jax_code in idioms.IDIOMS.values():  # the same code: only the comments changed
+        for snippet in (torch_code, jax_code):
+            assert idioms.in_language(snippet, "ko").rstrip("\n") in code

@@ -186,3 +186,34 @@ print(block(images).shape)
 block.eval()  # BatchNorm: running statistics
 '''),
 }
+
+# The snippets' comments in Korean, for the Korean guide: code stays code, comments are prose.
+COMMENTS_KO = {
+    "# (carry, per-step input) -> (new carry, output)": "# (carry, 스텝마다의 입력) -> (새 carry, 출력)",
+    "# BatchNorm: batch statistics": "# BatchNorm: 배치 통계",
+    "# BatchNorm: running statistics": "# BatchNorm: 이동 통계",
+    "# NumPy float32: x (64, 4), y (64, 2)": "# NumPy float32 배열: x (64, 4), y (64, 2)",
+    "# a new w": "# 새 w",
+    "# adds into w.grad": "# w.grad에 더함",
+    "# in place": "# 제자리에서",
+    "# logits": "# 로짓",
+    "# registers the layers": "# 층을 등록",
+    "# returned": "# 반환값으로",
+    "# then train as in optim": "# 훈련은 optim 스테이지와 같음",
+    "# the lecture's program: randn start, gradient descent, one loss per step":
+        "# 강의의 프로그램: randn에서 시작, 경사 하강법, 스텝마다 손실 하나",
+    "# the lowest 0.5 * sum((x @ w - y) ** 2) that any w reaches: least squares":
+        "# 어떤 w로도 더 내려갈 수 없는 0.5 * sum((x @ w - y) ** 2): 최소 제곱",
+    "# x and y independent randn: nothing to learn": "# x와 y는 서로 독립인 randn: 배울 것이 없음",
+    "# y = x @ w_true + b_true + noise: something to learn": "# y = x @ w_true + b_true + noise: 배울 것이 있음",
+    "# y_pred = x @ w has no bias: take the mean out of y": "# y_pred = x @ w에는 편향이 없으므로 y에서 평균을 뺌",
+}
+
+
+def in_language(code: str, lang: str) -> str:
+    """`code` with its comments in `lang` (English as written; Korean from COMMENTS_KO)."""
+    if lang != "ko":
+        return code
+    for english, korean in COMMENTS_KO.items():
+        code = code.replace(english, korean)
+    return code

@@ -126,27 +126,28 @@ def _exercises(text: Prose, stage: str, lang: str, answers: dict) -> list[str]:
     return out
 
 
-def _learnable(text: Prose, measured: dict) -> list[str]:
+def _learnable(text: Prose, measured: dict, lang: str) -> list[str]:
     """Stage 1's box (the lecture's data is random) and the same program on data with something to learn."""
     from tools.docs import learnable
+    from tools.docs.idioms import in_language
 
     got = measured.get("learnable")
     if not got:
         return []
     box = ["> " + line if line else ">" for line in text.RANDOM_BOX.splitlines()]
     return [*box, "", f"### {text.LABELS['learnable']}", "", text.LEARNABLE, "", "```python",
-            learnable.CODE.rstrip("\n"), "```", "", text.LABELS["prints_plain"], "", "```", got["output"].rstrip("\n"),
+            in_language(learnable.CODE, lang).rstrip("\n"), "```", "", text.LABELS["prints_plain"], "", "```", got["output"].rstrip("\n"),
             "```", "", f"![{text.LABELS['learnable']}](img/{learnable.PICTURE})", ""]
 
 
-def _idiom(text: Prose, stage: str, first: bool) -> list[str]:
+def _idiom(text: Prose, stage: str, first: bool, lang: str) -> list[str]:
     """The stage's program as a learner would write it in each framework (tools/docs/idioms.py), side by side;
     the first stage says where the snippets' prelude is."""
-    from tools.docs.idioms import IDIOMS
+    from tools.docs.idioms import IDIOMS, in_language
 
     if stage not in IDIOMS:
         return []
-    torch_code, jax_code = IDIOMS[stage]
+    torch_code, jax_code = (in_language(code, lang) for code in IDIOMS[stage])
     head = "".join(f"<th>{text.LABELS[s]}</th>" for s in SIDES)
     return [f"### {text.LABELS['idiom']}", "", *([text.LABELS["idiom_intro"], ""] if first else []), "<table>", f"<tr>{head}</tr>",
             "<tr><td>", "", "```python", torch_code.rstrip("\n"), "```", "", "</td><td>", "", "```python",
@@ -168,9 +169,9 @@ def _stage(text, lang, number, stage, srcs, measured) -> list[str]:
     subtitle, prose = text.STAGES.get(stage, ("", text.LABELS["no_prose"]))
     out = [f'<a id="{anchor(stage)}"></a>', "", f"## {number} · `{stage}`" + (f": {subtitle}" if subtitle else ""), "",
            prose, ""]
-    out += _idiom(text, stage, number == 1)
+    out += _idiom(text, stage, number == 1, lang)
     if number == 1:
-        out += _learnable(text, measured)
+        out += _learnable(text, measured, lang)
     out += [f"### {text.LABELS['differs']}", ""]
     rows = key_pieces(stage, srcs)
     out += side_by_side(text, srcs, rows)

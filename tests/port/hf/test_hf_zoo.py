@@ -17,12 +17,11 @@ pytestmark = pytest.mark.xdist_group("port-hf")
 # (family, bug) read from the modules' BUGS constants: collecting builds no model
 PLANTED = [(f, b.name) for f in zoo.FAMILIES for b in importlib.import_module(f"{__package__}.{f}").BUGS]
 IDS = [f"{f}-{b}" for f, b in PLANTED]
-# a GELU variant moves its gap by ~9e-6 in float32, under the 1e-5 bound: the engine does not flag it yet
-# (issue 25: "a local difference far above float32 rounding for that op is flagged")
-WAITING = {("vit", "gelu_tanh", "float32"), ("gpt2", "gelu_exact", "float32")}
-WAIT = pytest.mark.xfail(reason="waiting for the port engine", strict=False)
-NAMED = [pytest.param(f, b, d, id=f"{f}-{b}-{d}", marks=[WAIT] if (f, b, d) in WAITING else [])
-         for f, b in PLANTED for d in ("float64", "float32")]
+NAMED = [pytest.param(f, b, d, id=f"{f}-{b}-{d}") for f, b in PLANTED for d in ("float64", "float32")]
+# The twin computes ResNet's shortcut before the main path, torch after it: pairing by call order alone puts the
+# shortcut's BatchNorm against layer.2's (same type, same shapes), a false NOT EQUAL instead of a refusal.
+MISPAIRED = pytest.mark.xfail(reason="waiting for the port engine: structure pairing mispairs ResNet's BatchNorms",
+                              strict=False)
 
 
 def _bug(case: Case, name: str) -> Bug:
@@ -58,6 +57,21 @@ def test_port_compare_finds_each_correct_port_equal_in_float64_through_three_sgd
     case = zoo.case(family)
     report = port.compare(case.torch_model, weights.build(case.make_twin), **case.compare_kwargs(),
                           optimizer=torch.optim.SGD(case.torch_model.parameters(), lr=0.1), steps=3, dtype="float64")
+    assert report.passed, str(report)
+
+
+@pytest.mark.parametrize("family", [pytest.param(f, marks=[MISPAIRED] if f == "resnet" else []) for f in zoo.FAMILIES])
+def test_without_names_a_correct_port_pairs_by_structure_or_is_refused_in_one_line(family):
+    """No false alarm from the pairing itself: a user who passes no names= gets EQUAL or one PortError line."""
+    from equivalence import port
+
+    case = zoo.case(family)
+    kwargs = {k: v for k, v in case.compare_kwargs().items() if k not in ("target", "loss", "names")}
+    try:
+        report = port.compare(case.torch_model, weights.build(case.make_twin), **kwargs)
+    except port.PortError as err:
+        assert "\n" not in str(err)
+        return
     assert report.passed, str(report)
 
 

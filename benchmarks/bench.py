@@ -17,7 +17,9 @@ A row that needs CUDA is kept on a CPU with `skipped` saying why. `best_torch` n
 every JAX row has `x_vs_best_torch` (its speed-up over it) and jax-scan `x_of_floor` (its time over
 jax-floor's). For mlp, `us_per_step_ceiling` is the roofline of benchmarks/floor.py at the GEMM rate and
 memory bandwidth measured in the same run (before and after the rows; the best of each), and each row's
-`pct_of_ceiling` how close its best repeat (`us_per_step_min`) gets.
+`pct_of_ceiling` how close its best repeat (`us_per_step_min`) gets. The field keeps its name, but it is an estimate,
+not a bound: the GEMM rate is measured on one square size, and a row whose own GEMMs run faster goes over 100 %
+(the docs show it as a time ratio, "× roofline estimate").
 
 Every implementation runs calls of `--steps` steps (for jax-scan one call is one compiled chunk), the
 device synchronized at the end of each call. The first call's time minus a steady call's is

@@ -13,7 +13,7 @@ def print_table(res: dict) -> None:
                         f"on {res['cpu_count']} cores")
     gflops, ceiling = res["flops_per_step"] is not None, res.get("us_per_step_ceiling") is not None
     cols = ("impl", "us/step", "min us/step", "x vs torch-eager", f"x vs best torch ({res['best_torch']})", "compile s",
-            *(("GFLOP/s", "% of peak") if gflops else ()), *(("% of ceiling",) if ceiling else ()), "loss, 1st call")
+            *(("GFLOP/s", "% of peak") if gflops else ()), *(("% of roofline estimate",) if ceiling else ()), "loss, 1st call")
     for col in cols:
         table.add_column(col, justify="left" if col == "impl" else "right")
     notes = []
@@ -43,6 +43,6 @@ def print_table(res: dict) -> None:
     if gflops:
         console.print(f"FLOPs: {res['flops_per_step'] / 1e9:.2f} GFLOP per step = {res['flops_formula']}")
     if ceiling:
-        console.print(f"ceiling {res['us_per_step_ceiling']:.1f} us a step: {res['matmul_flops_per_step'] / 1e9:.2f} GFLOP "
+        console.print(f"roofline estimate (not a bound) {res['us_per_step_ceiling']:.1f} us a step: {res['matmul_flops_per_step'] / 1e9:.2f} GFLOP "
                       f"of matmuls at {res['peak_gflops']:.1f} GFLOP/s + {res['bytes_per_step'] / 1e6:.1f} MB at "
                       f"{res['bandwidth_gbytes_per_s']:.1f} GB/s ({res['bytes_formula']})")

@@ -10,6 +10,25 @@ from .report import Cause, Report, Row
 from .rules import RULES, Rule, channels_first, channels_last, identity, register
 from .weights import load
 
-__all__ = ["Cause", "Finding", "Pair", "Pairing", "PortError", "RULES", "Report", "Row", "Rule", "assert_equivalent",
-           "channels_first", "channels_last", "compare", "copy_weights", "copy_weights_to_torch", "identity", "lint",
-           "load", "pairing", "register"]
+__all__ = [
+           "RULES",
+           "Cause",
+           "Finding",
+           "Pair",
+           "Pairing",
+           "PortError",
+           "Report",
+           "Row",
+           "Rule",
+           "assert_equivalent",
+           "channels_first",
+           "channels_last",
+           "compare",
+           "copy_weights",
+           "copy_weights_to_torch",
+           "identity",
+           "lint",
+           "load",
+           "pairing",
+           "register",
+]

@@ -68,8 +68,8 @@ def array(path: str | None) -> np.ndarray | None:
 
 
 def run(args) -> int:
-    import torch.nn as nn
     from flax import nnx
+    from torch import nn
 
     from .compare import compare
 

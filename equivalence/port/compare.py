@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
-import torch.nn as nn
 from flax import nnx
+from torch import nn
 
 from equivalence.tolerance import TOLERANCES
 from equivalence.translate import UnsupportedError

@@ -5,8 +5,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 import torch
-import torch.nn as nn
 from flax import nnx
+from torch import nn
 
 from .errors import PortError
 from .match import Pair, Pairing, pair_models, torch_own_tensors

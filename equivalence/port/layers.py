@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import torch.nn as nn
 from flax import nnx
+from torch import nn
 
 from .rules import Rule, channels_last, register
 

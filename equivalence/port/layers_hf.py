@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import torch.nn as nn
 from flax import nnx
+from torch import nn
 
 from .rules import Rule, register
 

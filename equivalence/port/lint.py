@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, NamedTuple
 
-import jax
-import torch.nn as nn
 from flax import nnx
+from torch import nn
 
 from . import layers, layers_hf
+from .finding import Finding
 from .layers_hf import eps_of
+from .lint_functions import FUNCTIONAL, nnx_attribute
 from .match import Pair, pair_models
-from .names import canonical, compile_names, mapped
-
-
-class Finding(NamedTuple):
-    path: str  # the torch name
-    option: str
-    torch: Any
-    flax: Any
-    fix: str
-    train_only: bool = False  # matters only when training (running statistics): not a bug of an inference port
-
-    def __str__(self) -> str:
-        label = " (train only)" if self.train_only else ""
-        return (f"{self.path or '(root)'}: {self.option}{label}: torch {self.torch!r}, flax {self.flax!r}; "
-                f"fix: {self.fix}")
+from .names import compile_names, mapped
 
 
 def _pairs2(seq) -> tuple:
@@ -104,8 +90,8 @@ def _conv(p: Pair, out: list, torch_root=None) -> None:
     ]
     if isinstance(t, nn.modules.conv._ConvNd) and not t.transposed:
         tp, fp = _conv_padding(t, f, n, _pad_before(p, torch_root))
-        checks.append(("padding", tp, fp, f"padding={list(tp)} (unless your __call__ pads before this conv: "
-                       "jnp.pad / F.pad, which lint cannot read)"))
+        checks.append(("padding", tp, fp, (f"padding={list(tp)} (unless your __call__ pads before this conv: "
+                                           "jnp.pad / F.pad, which lint cannot read)")))
         checks.append(("groups/feature_group_count", t.groups, f.feature_group_count,
                        f"feature_group_count={t.groups}"))
         if t.padding_mode != "zeros":
@@ -194,89 +180,10 @@ CHECKS = {"Conv": _conv, "ConvTranspose": _conv, "BatchNorm": _batchnorm, "Layer
           "Conv1D (HF)": _linear}
 
 
-def nnx_attribute(model: Any, name: str) -> Any:
-    """The NNX object at a torch path (a Module, a function, a functools.partial), or None."""
-    obj = model
-    for part in canonical(name).split(".") if name else []:
-        if isinstance(obj, nnx.Sequential):
-            obj = obj.layers
-        if part.isdigit() and not hasattr(obj, part):
-            try:
-                obj = obj[int(part)]
-            except (TypeError, IndexError, KeyError):
-                return None
-        else:
-            obj = getattr(obj, part, None)
-        if obj is None:
-            return None
-    return obj
-
-
-def _function(obj) -> tuple[Any, dict]:
-    if isinstance(obj, functools.partial):
-        return obj.func, dict(obj.keywords)
-    return obj, {}
-
-
-# HF's activation classes by name: True when they compute the tanh approximation
-HF_GELU = {"GELUActivation": False, "NewGELUActivation": True, "GELUTanh": True, "PytorchGELUTanh": True,
-           "GELUPytorchTanh": True, "FastGELUActivation": True, "AccurateGELUActivation": True}
-
-
-def _tanh_gelu(t) -> bool | None:
-    if isinstance(t, nn.GELU):
-        return t.approximate == "tanh"
-    return HF_GELU.get(type(t).__name__)
-
-
-def _gelu(name: str, t: nn.Module, obj, out: list) -> None:
-    fn, kw = _function(obj)
-    tanh = _tanh_gelu(t)
-    if (fn is not jax.nn.gelu and fn is not nnx.gelu) or tanh is None:
-        return
-    approximate = kw.get("approximate", True)
-    if tanh != approximate:
-        out.append(Finding(name, "approximate", "tanh" if tanh else "none (exact erf)", approximate,
-                           f"functools.partial(jax.nn.gelu, approximate={tanh})"))
-
-
-def _pool(name: str, t: nn.Module, obj, out: list) -> None:
-    fn, kw = _function(obj)
-    if getattr(fn, "__name__", "") not in ("max_pool", "avg_pool") or not kw:
-        return
-    n = len(_tuple(kw.get("window_shape", ()), 1))
-    t_stride = t.stride if t.stride is not None else t.kernel_size
-    f_stride = kw.get("strides") or 1
-    if _tuple(t_stride, n) != _tuple(f_stride, n):
-        out.append(Finding(name, "stride/strides", t_stride, kw.get("strides"),
-                           f"strides={_tuple(t_stride, n)} (torch stride=None means kernel_size, flax None means 1)"))
-    if _tuple(t.kernel_size, n) != _tuple(kw.get("window_shape"), n):
-        out.append(Finding(name, "kernel_size/window_shape", t.kernel_size, kw.get("window_shape"),
-                           f"window_shape={_tuple(t.kernel_size, n)}"))
-
-
-def _dropout(name: str, t: nn.Module, obj, out: list) -> None:
-    if isinstance(obj, nnx.Dropout) and obj.rate != t.p:
-        out.append(Finding(name, "p/rate", t.p, obj.rate, f"nnx.Dropout({t.p})"))
-
-
-class _GeluTypes(type):
-    def __instancecheck__(cls, obj) -> bool:
-        return isinstance(obj, nn.GELU) or type(obj).__name__ in HF_GELU
-
-
-class GeluLike(metaclass=_GeluTypes):
-    pass
-
-
-FUNCTIONAL = ((GeluLike, _gelu), ((nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d,
-                                  nn.AvgPool3d), _pool), ((nn.Dropout, nn.Dropout1d, nn.Dropout2d), _dropout))
-
-
 def _safely(out: list, path: str, what: str, check, *args) -> None:
     try:
         check(*args, out)
-    except Exception as err:  # a foreign class without the attribute a check reads: one note, never a crash
+    except Exception as err:  # noqa: BLE001 - a foreign class without the attribute a check reads: one note
         out.append(Finding(path, "unreadable", type(args[-1] if len(args) > 1 else args[0]).__name__, None,
                            f"lint could not read {what} ({type(err).__name__}: {err}); compare measures it"))
 
@@ -294,13 +201,13 @@ def lint(torch_module: nn.Module, nnx_module: nnx.Module, names: dict[str, str] 
     for p in pairs_:
         check = CHECKS.get(p.rule.name)
         if check is not None and any(p.rule is r for r in (*layers.BUILTIN, *layers_hf.BUILTIN)):
-            _safely(out, p.torch_name, f"{p.rule.name} settings", lambda p_, o: check(p_, o, torch_module), p)
+            _safely(out, p.torch_name, f"{p.rule.name} settings", functools.partial(check, torch_root=torch_module),
+                    p)
     compiled = compile_names(names)
     for name, t in torch_module.named_modules():
         for types, check in FUNCTIONAL:
             if isinstance(t, types):
                 obj = nnx_attribute(nnx_module, mapped(name, compiled)[0])
                 if obj is not None:
-                    _safely(out, name, f"{type(t).__name__} settings", lambda n_, t_, o_, o: check(n_, t_, o_, o),
-                            name, t, obj)
+                    _safely(out, name, f"{type(t).__name__} settings", check, name, t, obj)
     return out

@@ -7,15 +7,23 @@ import difflib
 import functools
 from dataclasses import dataclass, field
 
-import torch.nn as nn
 from flax import nnx
+from torch import nn
 
 from . import layers, layers_hf  # noqa: F401  (registers the built-in rules)
 from .errors import PortError
+from .modules import (
+    _relative,
+    _under,
+    nnx_modules,
+    nnx_own_variables,
+    torch_own_tensors,
+)
 from .names import Lookup, canonical, compile_names, mapped
 from .rules import Rule, candidates, choose, fit_shape
 
-__all__ = ["Pair", "Pairing", "canonical", "pair_models", "pairs"]
+__all__ = ["Pair", "Pairing", "canonical", "nnx_modules", "nnx_own_variables", "pair_models", "pairs",
+           "torch_own_tensors"]
 
 
 @dataclass(frozen=True)
@@ -60,42 +68,12 @@ class Pairing:
         return "\n".join(lines + [f"note: {n}" for n in self.notes])
 
 
-def nnx_modules(model: nnx.Module) -> dict[str, nnx.Module]:
-    """Every NNX submodule by dotted path (the root is '')."""
-    return {".".join(str(p) for p in path): node for path, node in nnx.iter_graph(model)
-            if isinstance(node, nnx.Module)}
-
-
-def nnx_own_variables(module: nnx.Module, skip=()) -> dict:
-    """A module's parameters and batch statistics by dotted path, less those under ``skip`` paths."""
-    out = {}
-    for path, v in nnx.iter_graph(module):
-        key = ".".join(str(p) for p in path)
-        if isinstance(v, (nnx.Param, nnx.BatchStat)) and not _under(key, skip):
-            out[key] = v
-    return out
-
-
-def torch_own_tensors(module: nn.Module, skip=()) -> dict:
-    out = dict(module.named_parameters())
-    out.update({k: b for k, b in module.named_buffers() if b is not None})
-    return {k: v for k, v in out.items() if not _under(k, skip)}
-
-
-def _under(path: str, prefixes) -> bool:
-    return any(p == "" or path == p or path.startswith(p + ".") for p in prefixes)
-
-
-def _relative(path: str, root: str) -> str:
-    return path[len(root) + 1:] if root and path.startswith(root + ".") else path if not root else ""
-
-
 def _fits_shapes(rule: Rule, tmod, nmod, cache: dict) -> bool:
     key = (id(rule), id(tmod))
     if key not in cache:
         try:
             cache[key] = rule.to_nnx(tmod, {k: v.detach().cpu().numpy() for k, v in torch_own_tensors(tmod).items()})
-        except Exception:
+        except Exception:  # noqa: BLE001 - a rule that cannot convert this module does not fit it
             cache[key] = None
     if id(nmod) not in cache:
         cache[id(nmod)] = {k: tuple(v.get_value().shape) for k, v in nnx_own_variables(nmod).items()}
@@ -220,7 +198,7 @@ class _Walk:
         if self.ranks is None:
             self.ranks = self.order()
         t_rank, n_rank = self.ranks
-        for name, opts in options.items():
+        for opts in options.values():
             group = [n for n, o in options.items() if set(o) == set(opts)]
             if len(opts) < 2 or len(group) != len(opts) or not all(n in t_rank for n in group) \
                     or not all(p in n_rank for p in opts):

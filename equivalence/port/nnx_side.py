@@ -86,7 +86,7 @@ def run(n: nnx.Module, pairing: Pairing, dtype: str, x, kwargs, output, target, 
             y = select(call(m, x, kwargs), output, "NNX")
         except PortError:
             raise
-        except Exception as err:  # a shape mismatch after a bad leaf: the recorded leaves still localise it
+        except Exception as err:  # noqa: BLE001 - a shape mismatch after a bad leaf: the leaves still localise it
             info["error"] = info["error"] or _failure(err, dtype)
             y = None
         done = [c for c in calls if c is not None]

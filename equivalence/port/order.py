@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import torch
-import torch.nn as nn
 from flax import nnx
+from torch import nn
 
 from .calling import call
 
@@ -34,7 +35,7 @@ def _torch(model: nn.Module, x, kwargs) -> dict[str, int]:
     try:
         with torch.no_grad():
             call(model, x, kwargs)
-    except Exception:  # the order is a tie-breaker: a model that cannot run leaves the tie to the refusal
+    except Exception:  # noqa: BLE001, S110 - the order breaks ties only: a model that cannot run leaves the refusal
         pass
     finally:
         for h in handles:
@@ -61,7 +62,7 @@ def _nnx(model: nnx.Module, x, kwargs) -> dict[str, int]:
                 saved[cls] = cls.__dict__["__call__"]
                 cls.__call__ = wrap(saved[cls])
         jax.make_jaxpr(lambda: call(model, x, kwargs))()
-    except Exception:
+    except Exception:  # noqa: BLE001, S110 - as for torch: the refusal names the tie
         pass
     finally:
         for cls, original in saved.items():
@@ -86,5 +87,5 @@ def pairing(torch_model: nn.Module, nnx_model: nnx.Module, names: dict[str, str]
             tx, jx = converted(x, "float32")[0], converted(x if jax_x is None else jax_x, "float32")[1]
             ranks = probe(torch_model, nnx_model, tx, kwargs_for(torch_kwargs, "float32", 0), jx,
                           kwargs_for(nnx_kwargs, "float32", 1))()
-        order = lambda: ranks  # noqa: E731
+        order = lambda: ranks
     return pair_models(torch_model, nnx_model, names, order=order)

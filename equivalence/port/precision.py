@@ -85,6 +85,7 @@ def explain(kind: str, calls: tuple[int, int], inputs: int, error: float, dtype:
         name, tol = low_tolerance(dtype, where)
         if error <= tol:
             place = reach or ("inside this layer" if kind == "leaf" else "in the code before this layer")
-            return (f"{'torch' if side == 'torch' else 'the NNX twin'} computes in {name} {place} ({where}): "
-                    f"{error:.1e} is {name} rounding, within its tolerance {tol:.0e}; fix: {FIXES[side]}", tol)
+            why = (f"{'torch' if side == 'torch' else 'the NNX twin'} computes in {name} {place} ({where}): "
+                   f"{error:.1e} is {name} rounding, within its tolerance {tol:.0e}; fix: {FIXES[side]}")
+            return why, tol
     return None

@@ -125,8 +125,8 @@ class Report:
         shown = self._shown()
         w = max([len(r.name) for r in shown] + [4])
         local = [r for r in self.rows if r.quantity in ("leaf", "gap")]
-        lines = [f"port check, {self.dtype}, tolerance {self.tol:.0e} (relative to the torch value; "
-                 "optimizer steps relative to the displacement)",
+        lines = [(f"port check, {self.dtype}, tolerance {self.tol:.0e} (relative to the torch value; "
+                  "optimizer steps relative to the displacement)"),
                  f"{'quantity':<10} {'name':<{w}} {'rel_err':>9} {'max_abs':>9}  result"]
         for r in shown:
             verdict = "ok" if r.passed else "FAIL" if r.decides else "(shown)"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,7 @@ class Rule:
             return False
         try:
             return self.accepts is None or bool(self.accepts(torch_module))
-        except Exception:  # a predicate that cannot read a foreign class does not match it
+        except Exception:  # noqa: BLE001 - a predicate that cannot read a foreign class does not match it
             return False
 
     def fits(self, torch_module, nnx_module) -> bool:

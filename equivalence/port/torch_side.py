@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn as nn
 from flax import nnx
+from torch import nn
 
 from equivalence.translate import UnsupportedError
 from equivalence.translate import optimizer as translate_optimizer

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn as nn
 from flax import nnx
+from torch import nn
 
 from .copy import SKIPPED_BUFFERS, convert, fit, key, nnx_variables, write
 from .errors import PortError
@@ -64,7 +64,7 @@ class Mapping_:
         w = max([len(", ".join(e.torch_keys)) for e in self.entries] + [9])
         v = max([len(e.nnx_path) for e in self.entries] + [8])
         lines = [f"{'torch key':<{w}}  {'nnx path':<{v}}  {'shape':<16} transform"]
-        lines += [f"{', '.join(e.torch_keys):<{w}}  {e.nnx_path:<{v}}  {str(e.shape):<16} {e.transform}"
+        lines += [f"{', '.join(e.torch_keys):<{w}}  {e.nnx_path:<{v}}  {e.shape!s:<16} {e.transform}"
                   for e in self.entries]
         if self.unused:
             lines.append(f"not used ({len(self.unused)}): {', '.join(self.unused[:8])}"

@@ -9,11 +9,12 @@ from __future__ import annotations
 import functools
 import pathlib
 import sys
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
-import torch.nn as nn
 from flax import nnx
+from torch import nn
 
 from equivalence import port
 
@@ -83,7 +84,7 @@ CASES = [
 BY_NAME = {c.name: c for c in CASES}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def models(model: str) -> tuple[nn.Module, nnx.Module]:
     """One torch model and its correct twin per zoo entry, shared by every test."""
     return {"mlp": (zoo.torch_mlp, zoo.nnx_mlp), "cnn": (zoo.torch_cnn, zoo.nnx_cnn),
@@ -96,7 +97,7 @@ def planted_twin(case: Case) -> nnx.Module:
     return twin
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def report(name: str) -> port.Report:
     """The float64 report of one planted case, computed once per process."""
     case = BY_NAME[name]

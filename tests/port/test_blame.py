@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-import torch.nn as nn
 from flax import nnx
+from torch import nn
 
 from equivalence import port
 

@@ -5,8 +5,8 @@ import copy as pycopy
 import numpy as np
 import pytest
 import torch
-import torch.nn as nn
 from flax import nnx
+from torch import nn
 
 from equivalence import port
 

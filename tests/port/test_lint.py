@@ -4,8 +4,8 @@ import functools
 
 import jax
 import torch
-import torch.nn as nn
 from flax import nnx
+from torch import nn
 
 from equivalence import port
 

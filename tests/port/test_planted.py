@@ -1,7 +1,7 @@
 """Each pitfall planted in a correct twin: compare fails, names the leaf where it enters, and lint names the option."""
 
-import flax.nnx as nnx
 import pytest
+from flax import nnx
 
 from equivalence import port
 

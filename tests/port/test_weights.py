@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 from flax import nnx
 
 from equivalence import port

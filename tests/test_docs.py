@@ -247,3 +247,26 @@ def test_every_snippet_of_the_chapter_runs_and_prints_what_the_page_shows(name):
         printed = basics.run(code)
         for got, want in zip(printed.splitlines(), shown.splitlines(), strict=True):
             assert same_output_line(want, got), (code.splitlines()[-1], want, got)
+
+
+KOREAN_PAGES = ("guide.ko.md", "pitfalls.ko.md", "jax-for-torch-users.ko.md", "lecture.ko.md", "troubleshooting.ko.md",
+                "../README.ko.md")
+
+
+@pytest.mark.parametrize("name", KOREAN_PAGES)
+def test_the_korean_pages_keep_the_glossarys_words(name):
+    """docs/glossary.md: 단계 is only the lecture's four steps, 스테이지 the project's; chain, trainer and kernel
+    are Korean words in prose (code keeps its names)."""
+    prose = _prose((DOCS / name).read_text(encoding="utf-8"))
+    prose = re.sub(r"^\|.*\|$", "", prose, flags=re.M) if name == "guide.ko.md" else prose  # the glossary table
+    for m in re.finditer("단계", prose):
+        before = prose[max(0, m.start() - 8):m.start()]
+        assert re.search(r"(\d|테스트\"?|강의의 \**) ?$", before), f"{name}: …{before}단계"
+    assert not re.search(r"\b(chain|trainer|kernel)\b", prose), name
+
+
+def test_the_glossary_has_one_word_each_for_stage_and_the_lectures_steps():
+    glossary = (DOCS / "glossary.md").read_text(encoding="utf-8")
+    for english, korean in (("stage (this project)", "스테이지"), ("step (the lecture's four)", "단계"),
+                            ("chain", "연쇄"), ("trainer", "훈련 상태"), ("kernel (Flax's", "가중치 행렬")):
+        assert re.search(rf"^\| {re.escape(english)}[^|]*\| {korean} \|", glossary, re.M), english

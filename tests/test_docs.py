@@ -1,7 +1,6 @@
 """`python -m tools.docs`: the committed docs match the code, drift is caught, every stage is taught in both languages."""
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -70,13 +70,14 @@ def test_the_side_by_side_sample_runs_and_both_columns_learn():
     y_np = x_np @ rng.standard_normal((4, 2)).astype(np.float32)
     torch_ns = {"torch": __import__("torch"), "F": __import__("torch.nn.functional", fromlist=["_"])}
     torch_ns["torch"].manual_seed(0)
-    exec(sample["torch"], torch_ns)
+    exec(sample["torch"], torch_ns)  # noqa: S102 - the README's own code
     x, y = torch_ns["torch"].from_numpy(x_np), torch_ns["torch"].from_numpy(y_np)
     torch_losses = [torch_ns["step"](x, y).item() for _ in range(300)]
-    from flax import nnx
     import optax
+    from flax import nnx
+
     jax_ns = {"nnx": nnx, "optax": optax}
-    exec(sample["jax"], jax_ns)
+    exec(sample["jax"], jax_ns)  # noqa: S102 - the README's own code
     jax_losses = [float(jax_ns["step"](jax_ns["model"], jax_ns["opt"], x_np, y_np)) for _ in range(300)]
     for losses in (torch_losses, jax_losses):
         assert losses[-1] < 0.05 * losses[0], (losses[0], losses[-1])

@@ -158,11 +158,18 @@ def _picture(text: Prose, stage: str, measured: dict) -> list[str]:
     """The check's loss curves, with what they ran: their start and lr are not the program's of "Run it"."""
     from netdata.stages import STAGES
 
+    from netdata.problems import LECTURE_LR
+
+    caption = [text.PICTURE.format(steps=measured["steps"], dtype="float32")]
     info = STAGES.get(stage)
-    caption = text.PICTURE.format(
-        steps=measured["steps"], dtype="float32", check_init="randn" if info and not info.classifier else "torch",
-        init=info.init if info else "?", lr=f"{info.lr:g}" if info else "?")
-    return [f"![{text.LABELS['picture_alt'].format(stage=stage)}](img/{picture_name(stage)})", "", caption, ""]
+    if info:  # equivalence.stages: the linear stages' check starts from randn, the classifiers' from torch's init
+        check_init = "torch" if info.classifier else "randn"
+        if check_init != info.init:
+            caption.append(text.PICTURE_INIT.format(check_init=check_init, init=info.init))
+        lr = info.lr if info.classifier else LECTURE_LR  # the programs' main(): the lecture's lr but the classifiers
+        if lr != LECTURE_LR:
+            caption.append(text.PICTURE_LR.format(lr=f"{lr:g}"))
+    return [f"![{text.LABELS['picture_alt'].format(stage=stage)}](img/{picture_name(stage)})", "", " ".join(caption), ""]
 
 
 def _stage(text, lang, number, stage, srcs, measured) -> list[str]:

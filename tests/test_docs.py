@@ -269,3 +269,11 @@ def test_the_glossary_has_one_word_each_for_stage_and_the_lectures_steps():
     for english, korean in (("stage (this project)", "스테이지"), ("step (the lecture's four)", "단계"),
                             ("chain", "연쇄"), ("trainer", "훈련 상태"), ("kernel (Flax's", "가중치 행렬")):
         assert re.search(rf"^\| {re.escape(english)}[^|]*\| {korean} \|", glossary, re.M), english
+
+
+def test_the_batchnorm_variance_pitfall_shows_its_measured_cost():
+    """torch's running variance takes n / (n - 1) of Flax's batch share: 1 / (n - 1) more, n values per channel."""
+    for name in ("pitfalls.md", "pitfalls.ko.md"):
+        text = (DOCS / name).read_text(encoding="utf-8")
+        assert '<a id="bn_var"></a>' in text
+        assert f": {1 / (64 * 8 * 8 - 1):.2e}\n" in text and f": {1 / (8 - 1):.4g}\n" in text

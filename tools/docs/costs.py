@@ -145,8 +145,8 @@ def bn_var(channels: int = 16) -> dict:
         bn_f(jnp.asarray(z), use_running_average=False)
         var_t, var_f = bn_t.running_var.numpy().astype(np.float64), np.asarray(bn_f.var[...], np.float64)
         kept = 1 - problems.BN_MOMENTUM  # both start at 1 and keep this share of it: the rest is the batch's
-        out[f"batch variance in the running one, torch / Flax, batch of {label}"] = float(
-            np.mean((var_t - kept) / (var_f - kept)))
+        out[f"torch's batch variance over Flax's, minus 1, batch of {label}"] = float(
+            np.mean((var_t - kept) / (var_f - kept)) - 1)  # n / (n - 1) - 1 = 1 / (n - 1)
         x = torch.from_numpy(z).permute(0, 3, 1, 2)
         with torch.no_grad():
             y_t = bn_t.eval()(x).permute(0, 2, 3, 1).numpy()

@@ -53,24 +53,9 @@ def render_all(measured: dict, reader: Reader = read, stages: tuple[str, ...] | 
 
 
 def build_notebooks(measured: dict, reader: Reader = read, stages: tuple[str, ...] | None = None) -> dict[str, object]:
-    """{notebooks/<name>: notebook without outputs}, one per stage and language."""
-    from equivalence.stages import TRAIN_LR
-    from tools.docs import exercises
-
-    stages = _stages(stages)
-    srcs = sources(stages, reader)
-    out = {}
-    for number, stage in enumerate(stages, 1):
-        rows = render.key_pieces(stage, srcs[stage])
-        runs = measured.get("runs", {}).get(stage, {})
-        for lang, (text, _) in LANGS.items():
-            code = [f"**{text.LABELS[s]}** · `{srcs[stage][s].path}`\n\n```python\n{row[s].code}\n```"
-                    for row in rows for s in render.SIDES if row[s]]
-            tasks = [render.task_line(i, *e.words(lang)) for i, e in enumerate(exercises.of_stage(stage), 1)]
-            output = runs.get("jax") or text.LABELS["not_run"] + "\n"
-            nb = notebooks.build(stage, lang, text, number, TRAIN_LR.get(stage, 1e-2), "\n\n".join(code), tasks, output)
-            out[f"{NOTEBOOKS}/{notebooks.notebook_name(stage, lang)}"] = nb
-    return out
+    """{notebooks/<name>: notebook without outputs}, one per stage and language (tools/docs/lessons/<stage>.py)."""
+    return {f"{NOTEBOOKS}/{notebooks.notebook_name(stage, lang)}": notebooks.build(stage, lang, number)
+            for number, stage in enumerate(_stages(stages), 1) for lang in LANGS}
 
 
 def first_difference(committed, fresh) -> tuple[int, str, str] | None:

@@ -1,75 +1,141 @@
-"""docs/notebooks/<stage>.ipynb and <stage>.ko.ipynb: built from the guide's sources, executed in one shared kernel."""
+"""docs/notebooks/<stage>.ipynb and <stage>.ko.ipynb: assembled from tools/docs/lessons/, executed in one shared kernel."""
 
 from __future__ import annotations
 
 import copy
+import io
+import re
+import tokenize
 from pathlib import Path
-from types import SimpleNamespace as Prose
 
-NOTEBOOK_STEPS = 20  # enough to see both losses fall together; every notebook runs in seconds on a CPU
+from tools.docs.lessons import Code, Md, lesson
+
 TIMEOUT_S = 300
+LANGS = ("en", "ko")
+PRIVATE = re.compile(r"^_[A-Za-z0-9]\w*$")  # _adam, _Layout, _patches_conv: a private name, not `_` nor a dunder
 
-SETUP = '''\
-import jax
-import jax.numpy as jnp
-import numpy as np
+INSTALL = '''\
+# installs what is missing (a fresh Jupyter or Colab); where everything is installed it does nothing
+import importlib.util
+import pathlib
+import sys
 
-from equivalence.stages import Setup, row
-from torchnet.device import tensor
+missing = [name for name in ("torch", "jax", "flax", "optax", "matplotlib") if importlib.util.find_spec(name) is None]
+if missing:
+    packages = " ".join(missing)
+    %pip install -q $packages
+if importlib.util.find_spec("netdata") is None:  # this repository's own packages: from the checkout around us
+    here = pathlib.Path.cwd().resolve()
+    root = next((p for p in (here, *here.parents) if (p / "netdata" / "problems.py").is_file()), None)
+    if root is None:
+        raise ModuleNotFoundError("netdata: run this notebook inside a checkout of the repository")
+    sys.path.insert(0, str(root))'''
 
-stage = row("{stage}")  # torchnet.{stage}, jaxnet.{stage}, and the data and weights both start from
-weights, x, y = stage.problem(Setup())
-print("x", x.shape, x.dtype, "| y", y.shape, y.dtype)
-print("weights:", ", ".join(f"{{name}} {{a.shape}}" for name, a in weights.items()))'''
-
-TRAIN = '''\
-steps, lr = {steps}, {lr}
-xt, yt = tensor(x), tensor(y)
-torch_trainer, torch_losses = stage.torch.train(stage.torch.build(weights, lr),
-                                                xt.expand(steps, *xt.shape), yt.expand(steps, *yt.shape))
-with jax.default_matmul_precision("highest"):  # full float32 matmuls, as torch's
-    jax_trainer, jax_losses = stage.jax.train(stage.jax.build(weights, lr), jnp.broadcast_to(x, (steps, *x.shape)),
-                                              jnp.broadcast_to(y, (steps, *y.shape)))
-print(f"PyTorch: loss {{torch_losses[0].item():.4f}} -> {{torch_losses[-1].item():.4f}} after {{steps}} steps")
-print(f"JAX:     loss {{float(jax_losses[0]):.4f}} -> {{float(jax_losses[-1]):.4f}} after {{steps}} steps")'''
-
-COMPARE = '''\
-from equivalence.report import bucket  # an error as the power of ten above it: 3e-7 -> "< 1e-6"
-
-a, b = stage.torch.export(torch_trainer), stage.jax.export(jax_trainer)
-keys = [k for k in weights if k in a and np.issubdtype(a[k].dtype, np.floating)]
-diff = np.sqrt(sum(np.sum((a[k] - b[k]) ** 2) for k in keys))
-moved = np.sqrt(sum(np.sum((a[k] - weights[k]) ** 2) for k in keys))
-print(f"trained weights: PyTorch and JAX differ by {{bucket(diff / moved)}} of how far the weights moved")'''
+OPEN = Md("**How to open it.** In a checkout of the repository: `pip install jupyterlab; jupyter lab docs/notebooks`. "
+          "The first code cell installs what is missing (PyTorch, JAX, Flax, Optax, matplotlib). Every cell runs top to "
+          "bottom; each exercise cell fails its `assert` until you write the answer, and its solution is folded below "
+          "it.",
+          "**여는 법.** 저장소를 받은 폴더에서: `pip install jupyterlab; jupyter lab docs/notebooks`. 첫 코드 셀이 없는 "
+          "패키지(PyTorch, JAX, Flax, Optax, matplotlib)를 설치합니다. 모든 셀은 위에서 아래로 실행됩니다. 연습 셀은 답을 "
+          "쓰기 전까지 `assert`에서 실패하고, 풀이는 그 아래에 접혀 있습니다.")
+WORDS = {"en": {"exercises": "Exercises", "exercise": "Exercise", "solution": "Solution (the folded cell below runs it)"},
+         "ko": {"exercises": "연습 문제", "exercise": "연습", "solution": "풀이 (아래 접힌 셀이 실행합니다)"}}
 
 
 def notebook_name(stage: str, lang: str) -> str:
     return f"{stage}.ipynb" if lang == "en" else f"{stage}.{lang}.ipynb"
 
 
-def build(stage: str, lang: str, text: Prose, number: int, lr: float, side_by_side: str, exercises: list[str],
-          run_output: str):
-    """One stage's notebook, without outputs: Markdown from the guide's prose, code that trains both frameworks."""
+def _translatable(token: tokenize.TokenInfo) -> str | None:
+    """The key a Korean translation replaces: a comment's text, or a string literal with words (labels, messages)."""
+    if token.type == tokenize.COMMENT:
+        return token.string[1:].strip()
+    if token.type == tokenize.STRING and " " in token.string and re.search(r"[A-Za-z]{2}", token.string):
+        return token.string
+    return None
+
+
+def translated(source: str, table: dict[str, str]) -> str:
+    """`source` with every comment and worded string literal replaced by its entry in `table` (KeyError if none)."""
+    lines = source.splitlines(keepends=True)
+    edits, missing = [], []
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        key = _translatable(token)
+        if key is None:
+            continue
+        if key not in table:
+            missing.append(key)
+            continue
+        new = "# " + table[key] if token.type == tokenize.COMMENT else table[key]
+        edits.append((token.start, token.end, new))
+    if missing:
+        raise KeyError("no Korean in tools/docs/lessons/ko.py for: " + " | ".join(missing))
+    for (row, col), (end_row, end_col), new in reversed(edits):
+        lines[row - 1:end_row] = [lines[row - 1][:col] + new + lines[end_row - 1][end_col:]]
+    return "".join(lines)
+
+
+def program(source: str) -> list[tuple[int, str]]:
+    """The code's tokens without comments, strings stood in for: what an English cell and its Korean twin share."""
+    out = []
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type in (tokenize.COMMENT, tokenize.NL):
+            continue
+        out.append((token.type, "<str>" if token.type == tokenize.STRING else token.string))
+    return out
+
+
+def private_names(source: str) -> set[str]:
+    """The private names (`_adam`, `jaxnet.cnn._patches_conv`) a code cell uses."""
+    names = set()
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.NAME and PRIVATE.match(token.string):
+            names.add(token.string)
+    return names
+
+
+def build(stage: str, lang: str, number: int):
+    """One stage's notebook, without outputs."""
     import nbformat
 
-    subtitle, prose = text.STAGES.get(stage, ("", text.LABELS["no_prose"]))
-    guide = "guide.md" if lang == "en" else f"guide.{lang}.md"
-    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-    cells = [
-        md(f"# {number} · `{stage}`" + (f": {subtitle}" if subtitle else "") + "\n\n" + prose + "\n\n"
-           + text.NOTEBOOK["from_guide"].format(guide=f"../{guide}#stage-{stage}")),
-        md(text.NOTEBOOK["setup"]), code(SETUP.format(stage=stage)),
-        md(text.NOTEBOOK["train"].format(steps=NOTEBOOK_STEPS, lr=lr)),
-        code(TRAIN.format(steps=NOTEBOOK_STEPS, lr=lr)),
-        md(text.NOTEBOOK["compare"]), code(COMPARE.format()),
-        md(f"## {text.LABELS['differs']}\n\n{side_by_side}"),
-        md(f"## {text.LABELS['run']}\n\n" + text.NOTEBOOK["run"].format(stage=stage) + f"\n\n```\n{run_output}```"),
-    ]
-    if exercises:
-        cells.append(md(f"## {text.LABELS['exercises']}\n\n" + "\n".join(exercises) + "\n\n"
-                        + text.NOTEBOOK["solutions"].format(guide=f"../{guide}#exercises-{stage}")))
+    from tools.docs.lessons.ko import KO
+
+    def md(text: Md | str):
+        return nbformat.v4.new_markdown_cell(text if isinstance(text, str) else getattr(text, lang))
+
+    def code(source: str, tags: tuple[str, ...] = (), hidden: bool = False):
+        cell = nbformat.v4.new_code_cell(source if lang == "en" else translated(source, KO))
+        if tags:
+            cell.metadata["tags"] = list(tags)
+        if hidden:
+            cell.metadata["jupyter"] = {"source_hidden": True}
+        return cell
+
+    found, words = lesson(stage), WORDS[lang]
+    cells = [md(f"# {number} · `{stage}`: {getattr(found.title, lang)}\n\n{getattr(OPEN, lang)}"), code(INSTALL, ("install",))]
+    for cell in found.cells:
+        cells.append(md(cell) if isinstance(cell, Md) else code(cell.source, (cell.tag,) if cell.tag else ()))
+    cells.append(md(f"## {words['exercises']}"))
+    for i, ex in enumerate(found.exercises, 1):
+        solution = code(ex.solution + "\n\n" + ex.check, ("solution",), hidden=True)
+        cells += [md(f"### {words['exercise']} {i}\n\n{getattr(ex, lang)}"),
+                  code(ex.blank + "\n\n" + ex.check, ("exercise", "raises-exception")),
+                  md(f"<details><summary>{words['solution']}</summary>\n\n```python\n{solution.source}\n```\n\n</details>"),
+                  solution]
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def tagged(nb, tag: str) -> list:
+    return [c for c in nb.cells if c.cell_type == "code" and tag in c.metadata.get("tags", [])]
+
+
+def with_parameters(nb, **values):
+    """A copy of `nb` whose `parameters` cell sets `values` (STEPS=20, ...): how the quick suite runs a notebook short."""
+    nb = copy.deepcopy(nb)
+    (cell,) = tagged(nb, "parameters")
+    cell.source += "".join(f"\n{name} = {value!r}" for name, value in values.items())
     return nb
 
 
@@ -89,9 +155,9 @@ def _code(nb) -> tuple[str, ...]:
 
 def execute(notebooks: list, cwd: Path, known: list = ()) -> list:
     """Run every notebook in ONE kernel (jax and torch import once): each starts from `%reset -f`. A notebook whose
-    code cells are a previous one's (a stage's Korean twin of its English notebook), or those of one in `known`
-    (executed notebooks: the committed ones), is not run again: its code cells get those outputs, which the same
-    code prints. No kernel starts when every notebook is known."""
+    code cells are a previous one's, or those of one in `known` (executed notebooks: the committed ones), is not run
+    again: its code cells get those outputs, which the same code prints. No kernel starts when every notebook is known.
+    A cell tagged `raises-exception` (an exercise's blank) may fail; any other failing cell raises."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -107,7 +173,7 @@ def execute(notebooks: list, cwd: Path, known: list = ()) -> list:
             km = km or _kernel(cwd)
             nb.cells.insert(0, nbformat.v4.new_code_cell("%reset -f"))
             NotebookClient(nb, km=km, timeout=TIMEOUT_S, allow_errors=False, coalesce_streams=True,
-                       record_timing=False).execute()
+                           record_timing=False).execute()
             nb.cells.pop(0)
             for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
                 cell.execution_count = i + 1  # as a fresh kernel numbers them
@@ -132,26 +198,30 @@ def _kernel(cwd: Path):
 
 
 def text_of(nb) -> list[str]:
-    """The lines a reader sees: every cell's source, then its printed output (no ids, counts or metadata)."""
+    """The lines a reader sees: every cell's source, then its printed output (no ids, counts, metadata or tracebacks)."""
     lines = []
     for cell in nb["cells"]:
         lines += [f"[{cell['cell_type']}]", *cell["source"].splitlines()]
         if cell.get("outputs"):  # one block per cell: how a kernel splits a stream into outputs is chance
             lines.append("[output]")
         for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                lines.append(f"{output.get('ename')}: {output.get('evalue')}")
+                continue
             body = output.get("text") or "".join(output.get("data", {}).get("text/plain", ""))
             lines += str(body).splitlines()
     return lines
 
 
 def sources_of(nb) -> list[str]:
-    return [line for line in text_of({"cells": [{"cell_type": c["cell_type"], "source": c["source"]}
-                                                for c in nb["cells"]]})]
+    return text_of({"cells": [{"cell_type": c["cell_type"], "source": c["source"]} for c in nb["cells"]]})
 
 
-def errors_in(nb) -> list[str]:
+def errors_in(nb, expected: bool = False) -> list[str]:
+    """The errors a notebook's outputs show; those of cells tagged `raises-exception` only when `expected`."""
     return [f"{o.get('ename')}: {o.get('evalue')}" for c in nb["cells"] for o in c.get("outputs", [])
-            if o.get("output_type") == "error"]
+            if o.get("output_type") == "error"
+            and expected == ("raises-exception" in c.get("metadata", {}).get("tags", []))]
 
 
 def stable_json(nb) -> str:
@@ -161,4 +231,3 @@ def stable_json(nb) -> str:
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i}"
     return nbformat.writes(nb) + "\n"
-

@@ -32,6 +32,7 @@ class NnxRun:
     loss: np.ndarray | None = None
     grads: dict[str, np.ndarray] | None = None
     steps: tuple[dict, dict] | None = None  # step-stacked parameters and statistics
+    defects: list[dict] = field(default_factory=list)  # per step, from torch's state: see step_defects
     extra: dict = field(default_factory=dict)
 
 
@@ -70,7 +71,7 @@ def _failure(err: Exception, dtype: str) -> str:
 
 def run(n: nnx.Module, pairing: Pairing, dtype: str, x, kwargs, output, target, loss_fn,
         tx_opt: optax.GradientTransformation | None, steps: int, torch_shape: tuple,
-        forced: dict[str, tuple], free_pass: bool = True) -> NnxRun:
+        forced: dict[str, tuple], free_pass: bool = True, trajectory: list | None = None) -> NnxRun:
     """Forward (leaf inputs/outputs), loss, gradients, `steps` updates and the forced pass of the prepared copy.
 
     ``free_pass=False``: the teacher-forced pass alone (the local analysis of a float32 check, in float64).
@@ -145,7 +146,7 @@ def run(n: nnx.Module, pairing: Pairing, dtype: str, x, kwargs, output, target, 
         if loss_fn is None or tx_opt is None:
             return replay(free, params, rest)()
         carry, after, first = (params, rest, tx_opt.init(params)), [], None
-        run_step = replay(step, *carry)
+        run_step = replay(step, *carry) if steps <= LONG else jax.jit(step)
         for _ in range(steps):
             carry, seen, stats = run_step(*carry)
             first = first or seen  # step 1 starts from the initial weights
@@ -169,7 +170,41 @@ def run(n: nnx.Module, pairing: Pairing, dtype: str, x, kwargs, output, target, 
         forced_out = jax.tree.unflatten(jax.tree.structure(shape), values)
         free_result = free_eager(params, rest) if free_pass else {"y": None, "calls": [], "state": None}
         result = {**free_result, "forced": forced_out}
-    return _collect(result, info, sites)
+        out = _collect(result, info, sites)
+        if trajectory and tx_opt is not None and not info["error"]:
+            run_grad = replay(grad, params, rest) if len(trajectory) <= LONG else jax.jit(grad)
+            out.defects = step_defects(run_grad, tx_opt, params, rest, trajectory)
+    return out
+
+
+# Past this many steps one compiled step beats replaying its operations one by one each step.
+LONG = 10
+
+
+def _with(state, values: dict[str, np.ndarray]):
+    """``state`` with the values named by dotted path replaced (the others kept)."""
+    flat_ = [(path, v.replace(jnp.asarray(values[".".join(map(str, path))]))
+              if ".".join(map(str, path)) in values else v) for path, v in nnx.to_flat_state(state)]
+    return nnx.from_flat_state(flat_)
+
+
+def step_defects(run_grad, tx_opt, params, rest, trajectory: list) -> list[dict]:
+    """Each training step checked from the state torch reached (issue 27's per-step defect).
+
+    ``trajectory[k]`` is torch's (parameters, batch statistics, gradient) before step k, in NNX keys.
+    From each: the twin's loss, gradient and new statistics at that state, and the translated
+    optimizer's next parameters from torch's gradient (its state replayed on torch's gradients). Chaos
+    amplifies differences between steps; it cannot make a correct step look wrong from one state.
+    """
+    out, opt_state = [], None
+    for theta, stats, torch_grad in trajectory:
+        p, r = _with(params, theta), _with(rest, stats)
+        (value, (_, r_after)), g = run_grad(p, r)
+        opt_state = tx_opt.init(p) if opt_state is None else opt_state
+        updates, opt_state = tx_opt.update(_with(params, torch_grad), opt_state, p)
+        out.append({"loss": np.asarray(value), "grads": flat(g), "next": flat(optax.apply_updates(p, updates)),
+                    "stats": flat(r_after)})
+    return out
 
 
 def replay(fn, *example):

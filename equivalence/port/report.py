@@ -111,7 +111,7 @@ class Report:
         # forward, gradient and local rows; per optimizer step only the worst row and any failing one
         out, steps = [], {}
         for r in self.rows:
-            if r.quantity.startswith("step"):
+            if r.quantity.startswith(("step", "defect")):
                 best = steps.get(r.quantity)
                 if not r.passed:
                     out.append(r)

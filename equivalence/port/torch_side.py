@@ -34,6 +34,8 @@ class TorchRun:
     grads: Layout | None = None
     theta0: Layout | None = None
     steps: list[tuple[Layout, Layout]] = field(default_factory=list)  # (params, statistics) after each step
+    stats0: Layout | None = None  # batch statistics before the first forward
+    step_grads: list[Layout] = field(default_factory=list)  # the gradient each step applied, at torch's state
     tx: Any = None  # the optimizer translated to Optax
 
 
@@ -70,10 +72,11 @@ def run(original: nn.Module, t: nn.Module, pairing: Pairing, dtype: str, x, kwar
     """Everything the copy ``t`` computes, in the NNX layout: one forward per step, the first one recorded."""
     recorder = TorchRecorder(pairing.pairs, dtype)
     theta0 = in_nnx_layout(pairing, nnx.Param) if optimizer is not None else None
+    stats0 = in_nnx_layout(pairing, nnx.BatchStat) if optimizer is not None else None
     with torch.set_grad_enabled(loss is not None), recorder.record():
         y = _output(t, x, kwargs, output)
     out = TorchRun(to_numpy(y), [c for c in recorder.calls if c is not None], recorder.sites,
-                   in_nnx_layout(pairing, nnx.BatchStat), theta0=theta0)
+                   in_nnx_layout(pairing, nnx.BatchStat), theta0=theta0, stats0=stats0)
     if loss is None:
         return out
     with torch.enable_grad():
@@ -92,6 +95,7 @@ def run(original: nn.Module, t: nn.Module, pairing: Pairing, dtype: str, x, kwar
             if k:  # step 1 uses the recorded forward's gradients
                 opt.zero_grad()
                 loss(_output(t, x, kwargs, output), target).backward()
+            out.step_grads.append(in_nnx_layout(pairing, nnx.Param, grad=True))
             opt.step()
             out.steps.append((in_nnx_layout(pairing, nnx.Param), in_nnx_layout(pairing, nnx.BatchStat)))
     return out

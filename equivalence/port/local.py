@@ -70,6 +70,11 @@ class Local:
                 self._judge(r, "gap", c.name, where, (k, i), c.inputs,
                             f"the code {where} (an activation, a reshape, a residual) differs on torch's outputs"
                             if prev else "what reaches the first layer differs: check jax_x, or code before it")
+            if c.output is None or f.output is None:  # a return value with no array to pick: nothing to compare
+                self.notes.append(Cause("note", c.name, math.nan, self.tol, "its output is not an array on one side "
+                                        "(give its rule a pick=): not compared", f"in {c.name}"))
+                prev = c.name
+                continue
             r = row("leaf", c.name, _in_shape(c.output, f.output, reshape), f.output, self.tol)
             if f.note:
                 r.note = (r.note + "; " if r.note else "") + f.note

@@ -33,7 +33,6 @@ class NnxRun:
     grads: dict[str, np.ndarray] | None = None
     steps: tuple[dict, dict] | None = None  # step-stacked parameters and statistics
     defects: list[dict] = field(default_factory=list)  # per step, from torch's state: see step_defects
-    extra: dict = field(default_factory=dict)
 
 
 def prepare(nnx_module: nnx.Module, dtype: str, train: bool) -> nnx.Module:

@@ -238,6 +238,9 @@ def test_the_readme_names_the_pinned_lane_with_the_pinned_versions():
     for package in readme.PACKAGES:
         assert record.same_version(lanes["pinned"][package], pins[package])
     assert lanes["pinned"]["python"].startswith("3.11.") and lanes["newest"]["python"].startswith("3.12.")
+    assert lanes["newest-3.13"]["python"].startswith("3.13.")
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert all(f"lane {name} " in ci for name in lanes)  # every lane the README names is one CI runs
 
 
 def test_the_tested_with_line_lists_each_lane_that_ran():

@@ -123,7 +123,7 @@ def render_env(env: dict, lang: str = "en") -> str:
     order = list(LANES)  # .ci/run's order: pinned, then newest; any other lane after them
     for name, lane in sorted(env["lanes"].items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else 9, kv[0])):
         versions = ", ".join(f"{p} {lane[p]}" for p in PACKAGES)
-        what = lanes.get(name, name).format(date=lane.get("date", "?"))
+        what = lanes.get(name, lanes.get(name.split("-")[0], name)).format(date=lane.get("date", "?"))  # newest-3.13
         lines.append(f"- Python {lane['python']}, {versions} ({what}; {lane['platform']})")
     return WORDS[lang]["tested"] + "\n\n" + "\n".join(lines) + "\n"
 

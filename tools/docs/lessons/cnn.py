@@ -78,6 +78,8 @@ class CNN(nnx.Module):
 
 
 jax_model = CNN(nnx.Rngs(0))
+for bn in jax_model.bns:  # Flax makes the running statistics float32 whatever param_dtype: float64 as torch's
+    bn.mean, bn.var = nnx.BatchStat(bn.mean[...].astype(jnp.float64)), nnx.BatchStat(bn.var[...].astype(jnp.float64))
 for i, conv in enumerate(jax_model.convs):
     conv.kernel[...] = weights[f"conv.{i}.w"]  # HWIO: no transpose
 jax_model.fc.kernel[...], jax_model.fc.bias[...] = weights["fc.w"], weights["fc.b"]

@@ -20,7 +20,8 @@ KO = {
     'a new w: JAX arrays never change in place': '새 w: JAX 배열은 제자리에서 바뀌지 않습니다',
     'the Python loop becomes lax.scan: one compiled loop that threads w through every step': 'Python 반복문이 lax.scan이 됩니다: 모든 스텝에 w를 넘겨 주는 컴파일된 반복 하나',
     'f"JAX:     loss {jax_losses[0]:.4f} -> {jax_losses[-1]:.4f} after {STEPS} steps"': 'f"JAX:     손실 {jax_losses[0]:.4f} -> {jax_losses[-1]:.4f}, {STEPS} 스텝 후"',
-    '"the best any w can do"': '"어떤 w든 닿을 수 있는 최선"',
+    '"best w (least squares)"': '"best w (least squares)"',
+    'words: English, the font has no Hangul': '그림의 글자는 영어: matplotlib 기본 글꼴에 한글이 없습니다',
     'float32 rounding, grown over 5000 steps': 'float32 반올림이 5000 스텝 동안 자란 만큼',
     "the project's metric: normwise relative error": '프로젝트의 척도: 노름 기준 상대 오차',
     'f"weights differ by {rel(torch_w, jax_w):.1e}, losses by {rel(torch_losses, jax_losses):.1e}; tolerance {tol:.0e}"': 'f"가중치 차이 {rel(torch_w, jax_w):.1e}, 손실 차이 {rel(torch_losses, jax_losses):.1e}; 허용 오차 {tol:.0e}"',
@@ -154,4 +155,8 @@ KO = {
     '"right: channels move last"': '"정답: 채널이 맨 뒤로 갑니다"',
     '"eval(), then argmax of the logits"': '"eval() 다음, 로짓의 argmax"',
     'f"right: {test_accuracy:.3f} on 898 images it never saw"': 'f"정답: 본 적 없는 이미지 898장에서 {test_accuracy:.3f}"',
+    'what it measures: 20 steps from the shared start, each JAX version against PyTorch, relative to how far it moved': '재는 것: 공통 시작점에서 20 스텝, 각 JAX 버전을 PyTorch와 비교, 움직인 거리에 대한 비율',
+    '"the project\'s"': '"프로젝트의 것"',
+    'f"{label}: {np.linalg.norm(kernel - tm.weight.detach().numpy().T) / moved:.1e} of the distance moved"': 'f"{label}: 움직인 거리의 {np.linalg.norm(kernel - tm.weight.detach().numpy().T) / moved:.1e}"',
+    "Flax makes the running statistics float32 whatever param_dtype: float64 as torch's": 'Flax는 param_dtype과 상관없이 running 통계를 float32로 만듭니다: torch처럼 float64로',
 }

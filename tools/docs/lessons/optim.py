@@ -89,15 +89,28 @@ print(f"1 - b2 in float64: {1 - b2:.10f}; in float32: {float(1 - np.float32(b2))
       f"({abs(float(1 - np.float32(b2)) / (1 - b2) - 1):.1e} off)")
 # 2. so jaxnet.optim's _adam is optax.adam's own chain with a float64-accurate correction (jaxnet.adam), and the
 # lr a value in the optimizer's state (inject_hyperparams), not a constant compiled into the program
+print("the transformation:", type(_adam(0.9, 0.999, 1e-8)).__name__)
+# what it measures: 20 steps from the shared start, each JAX version against PyTorch, relative to how far it moved
+tm = torch.nn.Linear(problems.DIN, problems.DOUT)
+with torch.no_grad():
+    tm.weight.copy_(torch.from_numpy(weights["w"].T))
+    tm.bias.copy_(torch.from_numpy(weights["b"]))
+opt = torch.optim.Adam(tm.parameters(), lr=LR)
+for t in range(20):
+    opt.zero_grad()
+    F.mse_loss(tm(xt), yt).backward()
+    opt.step()
+jm = nnx.Linear(problems.DIN, problems.DOUT, rngs=nnx.Rngs(0))
+jm.kernel[...], jm.bias[...] = weights["w"], weights["b"]
+jopt = nnx.Optimizer(jm, optax.adam(LR), wrt=nnx.Param)
+for t in range(20):
+    step(jm, jopt, x, y)
 project = jaxnet.optim.build(weights, LR)
-xs, ys = np.broadcast_to(x, (STEPS, *x.shape)), np.broadcast_to(y, (STEPS, *y.shape))
-project, project_losses = jaxnet.optim.train(project, xs, ys)
-print("the transformation:", type(_adam(0.9, 0.999, 1e-8)).__name__, "| lr in its state:",
-      float(project.optimizer.opt_state.hyperparams["learning_rate"][...]))
-# what it measures: how far each JAX version's weights are from PyTorch's
-torch_w = torch_model[0].weight.detach().numpy().T
-print(f"weights vs PyTorch: optax.adam {rel(jax_model.kernel[...], torch_w):.1e}, "
-      f"the project's {rel(project.model.kernel[...], torch_w):.1e}")'''
+project, _ = jaxnet.optim.train(project, np.broadcast_to(x, (20, *x.shape)), np.broadcast_to(y, (20, *y.shape)))
+print("| lr in its state:", float(project.optimizer.opt_state.hyperparams["learning_rate"][...]))
+moved = np.linalg.norm(tm.weight.detach().numpy().T - weights["w"])
+for label, kernel in (("optax.adam", jm.kernel[...]), ("the project's", project.model.kernel[...])):
+    print(f"{label}: {np.linalg.norm(kernel - tm.weight.detach().numpy().T) / moved:.1e} of the distance moved")'''
 
 CELLS = [
     Md("## The data and the shared start\n\n`netdata` draws the data and `nn.Linear`'s own uniform initial weights once, "

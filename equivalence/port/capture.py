@@ -179,7 +179,10 @@ class NnxRecorder:
             fx = fit_shape(forced[0], tuple(x.shape))
             # a different shape (a wrong stride upstream) is forced too: conv, norm and dense layers take any
             fx = forced[0] if fx is None else fx
-            args, kwargs = _swap(args, kwargs, x, jnp.asarray(fx, dtype=x.dtype))
+            # torch's input as torch had it (the check's dtype): a leaf after a cast to bfloat16 is judged
+            # on its own arithmetic, not on the cast before it (that is the gap's); integer ids keep NNX's dtype
+            keep = jnp.issubdtype(x.dtype, jnp.floating) and jnp.issubdtype(fx.dtype, jnp.floating)
+            args, kwargs = _swap(args, kwargs, x, jnp.asarray(fx, dtype=None if keep else x.dtype))
         self.active.add(id(module))
         try:
             with jax.named_scope(f"port_leaf_{slot}"):

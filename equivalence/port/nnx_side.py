@@ -45,9 +45,10 @@ def prepare(nnx_module: nnx.Module, dtype: str, train: bool) -> nnx.Module:
         if isinstance(v, nnx.Module):
             # torch's .to(dtype) has no compute dtype to forget; NNX layers freeze one at construction
             # (nnx.Embed: dtype = its param_dtype, float32), which would silently compute in float32
+            # (a half-precision compute dtype is the port's own choice: kept, and named as a precision cause)
             for attr in ("dtype", "param_dtype"):
                 held = getattr(v, attr, None)
-                if held is not None and jnp.issubdtype(held, jnp.floating):
+                if held is not None and jnp.issubdtype(held, jnp.floating) and jnp.dtype(held).itemsize >= 4:
                     setattr(v, attr, jnp.dtype(dtype))
     n.train() if train else n.eval()
     return n

@@ -181,3 +181,16 @@ def test_a_twin_that_fails_under_x64_is_refused_with_one_line_naming_the_likely_
     with pytest.raises(port.PortError, match="under JAX x64") as err:
         port.compare(Torch(), Cache(), np.ones((3, 4)))
     assert "\n" not in str(err.value) and "int32" in str(err.value)
+
+
+def test_a_layer_computing_in_bfloat16_is_a_named_precision_cause_that_does_not_hide_a_bug_elsewhere():
+    class Half(Twin):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.fc1 = nnx.Linear(8, 16, dtype=jnp.bfloat16, **Z, rngs=nnx.Rngs(0))
+
+    report = _check(Half())
+    assert report.passed, str(report)
+    assert any(c.kind == "precision" and c.path == "fc1" and "bfloat16" in c.message for c in report.causes)
+    wrong = _check(Half(epsilon=1e-3))  # where the twin computes in float64: still a failure
+    assert not wrong.passed and wrong.first_divergence == "norm", str(wrong)

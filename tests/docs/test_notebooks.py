@@ -102,3 +102,32 @@ def test_a_failing_cell_fails_the_run_and_a_blank_exercise_may_fail():
     nb = nbformat.v4.new_notebook(cells=[cell("raise ValueError('planted')")])
     with pytest.raises(Exception, match="planted"):
         notebooks.execute([nb], ROOT)
+
+
+def test_a_language_twin_takes_the_outputs_of_the_same_code_and_other_code_runs():
+    cell, md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
+    # builtins outlive %reset -f: a second run of this code would print "ran 2"
+    runs = "import builtins; builtins.runs = getattr(builtins, 'runs', 0) + 1; print('ran', builtins.runs)"
+    english = nbformat.v4.new_notebook(cells=[md("English"), cell(runs)])
+    korean = nbformat.v4.new_notebook(cells=[md("한국어"), cell(english.cells[1].source)])
+    other = nbformat.v4.new_notebook(cells=[cell("print('other')")])
+    en, ko, ot = notebooks.execute([english, korean, other], ROOT)
+    assert notebooks.text_of(ko) == ["[markdown]", "한국어", *notebooks.text_of(en)[2:]]
+    assert notebooks.text_of(en)[-1] == "ran 1" and notebooks.text_of(ot)[-1] == "other"
+
+
+def test_a_notebook_whose_code_ran_before_keeps_those_outputs_and_starts_no_kernel():
+    cell, md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
+    committed = nbformat.v4.new_notebook(cells=[md("old prose"), cell("print('x')")])
+    committed.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="as stored\n")]
+    fresh = nbformat.v4.new_notebook(cells=[md("new prose"), cell("print('x')")])
+    (out,) = notebooks.execute([fresh], ROOT, known=[committed])  # a kernel would print "x"
+    assert notebooks.text_of(out) == ["[markdown]", "new prose", "[code]", "print('x')", "[output]", "as stored"]
+
+
+def test_a_korean_cell_gets_korean_comments_and_labels_and_a_missing_one_is_refused():
+    source = 'x = 1  # one\nprint("one apple", x)\nd = {"w": x}'
+    table = {"one": "하나", '"one apple"': '"사과 하나"'}
+    assert notebooks.translated(source, table) == 'x = 1  # 하나\nprint("사과 하나", x)\nd = {"w": x}'
+    with pytest.raises(KeyError, match="one apple"):
+        notebooks.translated(source, {"one": "하나"})

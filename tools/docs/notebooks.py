@@ -8,7 +8,7 @@ import re
 import tokenize
 from pathlib import Path
 
-from tools.docs.lessons import Code, Md, lesson
+from tools.docs.lessons import Md, lesson
 
 TIMEOUT_S = 300
 LANGS = ("en", "ko")

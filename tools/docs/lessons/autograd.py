@@ -1,10 +1,10 @@
 """The autograd stage's notebook: lecture program 3, `loss.backward()` in PyTorch and `jax.value_and_grad` in JAX."""
 
-from tools.docs.lessons import (EQUAL_EN, EQUAL_KO, LEARNABLE_EN, LEARNABLE_KO, NOTHING_EN, NOTHING_KO, Code,
-                               Exercise, Md)
+from tools.docs import lessons
+from tools.docs.lessons import Code, Exercise, Md
 from tools.docs.lessons.manual import DATA, PARAMS, PLOT
 
-TITLE = Md("autograd computes the gradient", "autograd가 그래디언트를 계산한다")
+TITLE = Md("autograd computes the gradient", "autograd가 기울기를 계산한다")
 
 CHECK = '''\
 from equivalence.tolerance import TOLERANCES
@@ -107,18 +107,18 @@ CELLS = [
        "returns the loss and its gradient with respect to the first argument, a dict of parameters (a *pytree*). "
        "`jax.tree.map` updates every leaf; `lax.scan` runs the loop.",
        "## JAX: 같은 계산, JAX다운 코드\n\n플래그도 기록도 없습니다: `jax.value_and_grad(loss_fn)`는 손실과, 첫 인자(매개변수 "
-       "dict, 곧 *pytree*)에 대한 그래디언트를 돌려주는 새 함수입니다. `jax.tree.map`이 모든 잎을 갱신하고, `lax.scan`이 "
+       "dict, 곧 *pytree*)에 대한 기울기를 돌려주는 새 함수입니다. `jax.tree.map`이 모든 잎을 갱신하고, `lax.scan`이 "
        "반복을 돌립니다."),
     Code(JAX),
-    Md(NOTHING_EN, NOTHING_KO), Code(PLOT),
-    Md(EQUAL_EN, EQUAL_KO), Code(CHECK),
-    Md(LEARNABLE_EN, LEARNABLE_KO), Code(LEARN),
+    Md(lessons.NOTHING_EN, lessons.NOTHING_KO), Code(PLOT),
+    Md(lessons.EQUAL_EN, lessons.EQUAL_KO), Code(CHECK),
+    Md(lessons.LEARNABLE_EN, lessons.LEARNABLE_KO), Code(LEARN),
     Md("## Why the project's own version looks different\n\n`jaxnet/autograd.py` takes the same step, written for "
        "measurement: the learning rate is a traced field of a `Trainer` (a pytree), so a new rate reuses the compiled "
        "program, and `train` scans over a stack of batches, one per step. The project then measures both frameworks "
        "against a float64 oracle.",
        "## 프로젝트의 버전은 왜 다르게 생겼나\n\n`jaxnet/autograd.py`는 같은 스텝을 측정하기 좋게 씁니다: 학습률은 `Trainer`"
-       "(pytree)의 추적되는 필드라서 새 학습률도 컴파일된 프로그램을 다시 씁니다. `train`은 스텝마다 배치 하나씩, 쌓인 배치 위를 "
+       "(pytree)의 트레이싱되는 필드라서 새 학습률도 컴파일된 프로그램을 다시 씁니다. `train`은 스텝마다 배치 하나씩, 쌓인 배치 위를 "
        "scan합니다. 그리고 두 프레임워크를 float64 오라클과 비교해 측정합니다."),
     Code(DEVIATION, "deviation"),
 ]
@@ -138,7 +138,7 @@ EXERCISES = [
              'print("right: backward() adds, so a forgotten zero_grad doubles the step")'),
     Exercise("The gradient with respect to the input: set `grad_x` to d loss / d x at `w0`, with `jax.grad` and its "
              "`argnums` (the check compares it with PyTorch's `x.grad`).",
-             "입력에 대한 그래디언트: `w0`에서 d loss / d x를 `jax.grad`와 `argnums`로 구해 `grad_x`에 넣으세요 "
+             "입력에 대한 기울기: `w0`에서 d loss / d x를 `jax.grad`와 `argnums`로 구해 `grad_x`에 넣으세요 "
              "(검사는 PyTorch의 `x.grad`와 비교합니다).",
              "grad_x = None  # your code: shape (64, 4)",
              "grad_x = jax.grad(loss_fn, argnums=1)({\"w\": jnp.asarray(w0)}, x, y)",

@@ -145,13 +145,13 @@ CELLS = [
     Code(TORCH),
     Md("## JAX: the same, idiomatic\n\nFlax is channels-last: images NHWC, kernels HWIO (no transpose from the shared "
        "weights). `nnx.BatchNorm`'s momentum is 1 minus PyTorch's. NNX modules have `.train()` and `.eval()` too.",
-       "## JAX: 같은 계산, JAX다운 코드\n\nFlax는 채널이 마지막입니다: 이미지는 NHWC, 커널은 HWIO (공통 가중치에서 전치가 "
+       "## JAX: 같은 계산, JAX다운 코드\n\nFlax는 채널이 마지막입니다: 이미지는 NHWC, 필터는 HWIO (공통 가중치에서 전치가 "
        "필요 없습니다). `nnx.BatchNorm`의 momentum은 1에서 PyTorch의 값을 뺀 것입니다. NNX 모듈에도 `.train()`과 "
        "`.eval()`이 있습니다."),
     Code(JAX),
     Md(CURVES_EN, CURVES_KO), Code(PLOT),
     Md("## Are they equal?\n\nThe loss curves and the trained kernels, against the project's tolerance table.",
-       "## 둘은 같은가?\n\n손실 곡선과 학습된 커널을 프로젝트의 허용 오차 표로 비교합니다."),
+       "## 둘은 같은가?\n\n손실 곡선과 학습된 필터를 프로젝트의 허용 오차 표로 비교합니다."),
     Code(CHECK),
     Md("## Why the project's own version looks different\n\n`jaxnet/cnn.py` scans its steps, and gives `nnx.Conv` "
        "its own convolution, `_patches_conv` (patches times the kernel, one matmul), because XLA on a CPU runs a "
@@ -159,7 +159,7 @@ CELLS = [
        "unbiased one) in `_batch_norm_train`, and draws dropout masks from `netdata.dropout` so both frameworks drop "
        "the same features.",
        "## 프로젝트의 버전은 왜 다르게 생겼나\n\n`jaxnet/cnn.py`는 스텝을 scan하고, `nnx.Conv`에 자체 합성곱 "
-       "`_patches_conv`(패치 곱하기 커널, matmul 하나)를 줍니다. CPU의 XLA가 `lax.scan` 안에서 합성곱의 그래디언트를 약 50배 "
+       "`_patches_conv`(패치 곱하기 필터, matmul 하나)를 줍니다. CPU의 XLA가 `lax.scan` 안에서 합성곱의 기울기를 약 50배 "
        "느리게 돌리기 때문입니다. 또 `_batch_norm_train`으로 PyTorch의 running variance(불편 분산)를 지키고, dropout 마스크를 "
        "`netdata.dropout`에서 뽑아 두 프레임워크가 같은 특징을 버리게 합니다."),
     Code(DEVIATION, "deviation"),
@@ -167,7 +167,7 @@ CELLS = [
 
 EXERCISES = [
     Exercise("Layouts: set `nhwc` to the first 5 images in Flax's layout, taken from `x` (NCHW).",
-             "배치: `x`(NCHW)에서 처음 5장을 Flax의 배치로 바꿔 `nhwc`에 넣으세요.",
+             "레이아웃: `x`(NCHW)에서 처음 5장을 Flax의 레이아웃으로 바꿔 `nhwc`에 넣으세요.",
              "nhwc = None  # your code",
              "nhwc = x[:5].transpose(0, 2, 3, 1)",
              'assert nhwc is not None and nhwc.shape == (5, 8, 8, 1) and np.array_equal(nhwc[..., 0], x[:5, 0]), "NHWC"\n'

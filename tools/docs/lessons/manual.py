@@ -1,9 +1,9 @@
 """The manual stage's notebook: lecture programs 1-2, the gradient written by hand, in PyTorch and in JAX."""
 
-from tools.docs.lessons import (EQUAL_EN, EQUAL_KO, LEARNABLE_EN, LEARNABLE_KO, NOTHING_EN, NOTHING_KO, Code,
-                               Exercise, Md)
+from tools.docs import lessons
+from tools.docs.lessons import Code, Exercise, Md
 
-TITLE = Md("the gradient by hand", "손으로 쓴 그래디언트")
+TITLE = Md("the gradient by hand", "손으로 쓴 기울기")
 
 PARAMS = '''\
 STEPS = 5000  # the lecture's number of steps (the test suite runs fewer)
@@ -129,7 +129,7 @@ CELLS = [
     Code(PARAMS, "parameters"), Code(DATA),
     Md("## PyTorch: the lecture's program\n\nForward pass, the loss, the gradient written out by the chain rule, "
        "and `w -= lr * grad_w`, which changes `w` in place.",
-       "## PyTorch: 강의의 프로그램\n\n순전파, 손실, 연쇄 법칙으로 직접 쓴 그래디언트, 그리고 `w`를 제자리에서 바꾸는 "
+       "## PyTorch: 강의의 프로그램\n\n순전파, 손실, 연쇄 법칙으로 직접 쓴 기울기, 그리고 `w`를 제자리에서 바꾸는 "
        "`w -= lr * grad_w`."),
     Code(TORCH),
     Md("## JAX: the same, idiomatic\n\nThe same arithmetic. Two things change: JAX arrays never change in place, so "
@@ -139,18 +139,18 @@ CELLS = [
        "새 `w`를 *돌려줍니다*. 그리고 Python 반복문은 `jax.lax.scan`이 되어 모든 스텝을 하나의 프로그램으로 컴파일합니다. "
        "`jax.jit`은 이 모양에 대해 스텝을 한 번 컴파일합니다."),
     Code(JAX),
-    Md(NOTHING_EN, NOTHING_KO),
+    Md(lessons.NOTHING_EN, lessons.NOTHING_KO),
     Code(PLOT),
-    Md(EQUAL_EN, EQUAL_KO),
+    Md(lessons.EQUAL_EN, lessons.EQUAL_KO),
     Code(CHECK),
-    Md(LEARNABLE_EN, LEARNABLE_KO),
+    Md(lessons.LEARNABLE_EN, lessons.LEARNABLE_KO),
     Code(LEARN),
     Md("## Why the project's own version looks different\n\n`jaxnet/manual.py` takes the same step, written for "
        "measurement: the learning rate is a traced field of a `Trainer` (a pytree), so a new rate reuses the compiled "
        "program, and `train` scans over a stack of batches, one per step. The project then measures both frameworks "
        "against a float64 oracle, the same loop in float64.",
        "## 프로젝트의 버전은 왜 다르게 생겼나\n\n`jaxnet/manual.py`는 같은 스텝을 측정하기 좋게 씁니다: 학습률은 `Trainer`"
-       "(pytree)의 추적되는 필드라서 새 학습률도 컴파일된 프로그램을 다시 씁니다. `train`은 스텝마다 배치 하나씩, 쌓인 배치 위를 "
+       "(pytree)의 트레이싱되는 필드라서 새 학습률도 컴파일된 프로그램을 다시 씁니다. `train`은 스텝마다 배치 하나씩, 쌓인 배치 위를 "
        "scan합니다. 그리고 두 프레임워크를 float64 오라클(같은 반복문을 float64로)과 비교해 측정합니다."),
     Code(DEVIATION, "deviation"),
 ]
@@ -158,7 +158,7 @@ CELLS = [
 EXERCISES = [
     Exercise("Let JAX find the gradient: compute `auto_grad_w`, the gradient of `0.5 * sum((x @ w - y) ** 2)` at `w0`, "
              "with `jax.grad`, and compare it with the hand-written one.",
-             "JAX가 그래디언트를 찾게 하세요: `w0`에서 `0.5 * sum((x @ w - y) ** 2)`의 그래디언트 `auto_grad_w`를 "
+             "JAX가 기울기를 찾게 하세요: `w0`에서 `0.5 * sum((x @ w - y) ** 2)`의 기울기 `auto_grad_w`를 "
              "`jax.grad`로 구하고 손으로 쓴 것과 비교하세요.",
              "auto_grad_w = None  # your code: jax.grad of a function of w",
              "auto_grad_w = jax.grad(lambda w: 0.5 * jnp.sum((x @ w - y) ** 2))(jnp.asarray(w0))",
@@ -167,7 +167,7 @@ EXERCISES = [
              'print("right: jax.grad finds the chain rule\'s gradient")'),
     Exercise("Add a bias: for `y_pred = x @ w + b`, write `grad_b`, the gradient of the loss with respect to `b`, by "
              "hand (the check compares it with `jax.grad`).",
-             "편향을 더하세요: `y_pred = x @ w + b`일 때 `b`에 대한 손실의 그래디언트 `grad_b`를 손으로 쓰세요 "
+             "편향을 더하세요: `y_pred = x @ w + b`일 때 `b`에 대한 손실의 기울기 `grad_b`를 손으로 쓰세요 "
              "(검사는 `jax.grad`와 비교합니다).",
              "b0 = np.ones(2, np.float32)\ngrad_b = None  # your code: d loss / d b, shape (2,)",
              "b0 = np.ones(2, np.float32)\ngrad_b = (x @ w0 + b0 - y).sum(axis=0)  # every row adds its error",

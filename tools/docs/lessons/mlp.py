@@ -155,7 +155,7 @@ CELLS = [
        "chain with the float64-accurate bias correction of the optim stage, learning rate and weight decay in the "
        "optimizer's state), so `--weight-decay` and a new `--lr` reuse one compiled program.",
        "## 프로젝트의 버전은 왜 다르게 생겼나\n\n`jaxnet/mlp.py`는 AdamW(`_adamw`: optim 스테이지의 float64만큼 정확한 "
-       "편향 보정을 쓴 optax.adamw의 체인, 학습률과 weight decay는 옵티마이저 상태 속)로 학습하므로 `--weight-decay`와 새 "
+       "편향 보정을 쓴 optax.adamw의 연쇄, 학습률과 weight decay는 옵티마이저 상태 속)로 학습하므로 `--weight-decay`와 새 "
        "`--lr`이 컴파일된 프로그램 하나를 다시 씁니다."),
     Code(DEVIATION, "deviation"),
 ]

@@ -1,12 +1,11 @@
 """The module stage's notebook: lecture program 6, the model as a class, `nn.Module` and `nnx.Module`."""
 
 from tools.docs.lessons import CURVES_EN, CURVES_KO, Code, Exercise, Md
-from tools.docs.lessons.nn import DATA, PLOT
+from tools.docs.lessons.nn import PLOT
 from tools.docs.lessons.optim import CELLS as OPTIM_CELLS
 from tools.docs.lessons.optim import CHECK as OPTIM_CHECK
 from tools.docs.lessons.optim import EXERCISES as OPTIM_EXERCISES
 from tools.docs.lessons.optim import JAX as OPTIM_JAX
-from tools.docs.lessons.optim import PARAMS
 from tools.docs.lessons.optim import TORCH as OPTIM_TORCH
 
 TITLE = Md("the model as a class", "클래스로 쓴 모델")

@@ -118,7 +118,7 @@ CELLS = [
     Md("## The data and the shared start\n\n`netdata` draws the data and `nn.Linear`'s own uniform initial weights once, "
        "in NumPy, in one layout: `w` is (Din, Dout), used as `x @ w + b`.",
        "## 데이터와 공통 시작점\n\n`netdata`가 데이터와 `nn.Linear` 고유의 균등분포 초기 가중치를 NumPy로 한 번 뽑습니다. "
-       "배치는 하나: `w`는 (Din, Dout)이고 `x @ w + b`로 씁니다."),
+       "레이아웃은 하나: `w`는 (Din, Dout)이고 `x @ w + b`로 씁니다."),
     Code(PARAMS, "parameters"), Code(DATA),
     Md("## PyTorch: the lecture's program\n\n`nn.Sequential(nn.Linear)`, `F.mse_loss` and a loop over "
        "`model.parameters()` that subtracts `lr * grad` (the lecture's loop, with its missing `:` restored).",
@@ -129,7 +129,7 @@ CELLS = [
        "differentiates with respect to the model's `nnx.Param`s; `nnx.jit` compiles the step. `lax.scan` carries "
        "arrays, so the module is split into a static graph and its state, and merged again inside the loop: this is "
        "what `nnx.scan` does for you.",
-       "## JAX: 같은 계산, JAX다운 코드\n\n`nnx.Linear`는 커널을 `w` 그대로 둡니다 (전치 없음). `nnx.value_and_grad`는 "
+       "## JAX: 같은 계산, JAX다운 코드\n\n`nnx.Linear`는 `kernel`(가중치 행렬)을 `w` 그대로 둡니다 (전치 없음). `nnx.value_and_grad`는 "
        "모델의 `nnx.Param`에 대해 미분하고, `nnx.jit`이 스텝을 컴파일합니다. `lax.scan`은 배열을 나르므로 모듈을 정적인 "
        "그래프와 상태로 나누고(split) 반복 안에서 다시 합칩니다(merge): `nnx.scan`이 대신 해 주는 일입니다."),
     Code(JAX),
@@ -143,7 +143,7 @@ CELLS = [
        "the same split-scan-merge, written once for every stage, with the learning rate traced and the layout of the "
        "split cached (`_Layout`), so that a new learning rate or a resumed run reuses the compiled program.",
        "## 프로젝트의 버전은 왜 다르게 생겼나\n\n`jaxnet/nn.py`는 `jaxnet.loop.scan_steps`로 학습합니다: 같은 "
-       "split-scan-merge를 모든 스테이지에 한 번만 쓴 것입니다. 학습률은 추적되고, split의 배치(`_Layout`)는 캐시되어 "
+       "split-scan-merge를 모든 스테이지에 한 번만 쓴 것입니다. 학습률은 추적되고, split의 레이아웃(`_Layout`)는 캐시되어 "
        "새 학습률이나 이어 하는 실행도 컴파일된 프로그램을 다시 씁니다."),
     Code(DEVIATION, "deviation"),
 ]
@@ -151,7 +151,7 @@ CELLS = [
 EXERCISES = [
     Exercise("`optax.l2_loss` is `0.5 * (prediction - target) ** 2`. Set `ratio` to the gradient of its mean divided "
              "by the gradient of `mse` (for the bias of a fresh model, one number).",
-             "`optax.l2_loss`는 `0.5 * (prediction - target) ** 2`입니다. 그 평균의 그래디언트를 `mse`의 그래디언트로 "
+             "`optax.l2_loss`는 `0.5 * (prediction - target) ** 2`입니다. 그 평균의 기울기를 `mse`의 기울기로 "
              "나눈 값(새 모델의 편향에 대해, 숫자 하나)을 `ratio`에 넣으세요.",
              "import optax\n\nratio = None  # your code",
              "import optax\n\nmodel = nnx.Linear(problems.DIN, problems.DOUT, rngs=nnx.Rngs(0))\n"

@@ -143,7 +143,7 @@ CELLS = [
        "(`optax.inject_hyperparams`), so a new rate reuses the compiled program. The cell measures both.",
        "## 프로젝트의 버전은 왜 다르게 생겼나\n\n`jaxnet/optim.py`의 두 가지 변경. optax는 Adam의 편향 보정 "
        "`1 - b2**t`를 float32로 반올림된 `b2`에서 float32로 계산하므로, float32의 모든 스텝이 약 7e-6만큼 짧습니다. "
-       "PyTorch는 Python의 float64로 계산합니다. 프로젝트의 `_adam`은 optax.adam과 같은 체인에 float64만큼 정확한 보정"
+       "PyTorch는 Python의 float64로 계산합니다. 프로젝트의 `_adam`은 optax.adam과 같은 연쇄(`optax.chain`)에 float64만큼 정확한 보정"
        "(`jaxnet/adam.py`)을 쓰고, 학습률을 옵티마이저 상태에 둡니다(`optax.inject_hyperparams`): 새 학습률도 컴파일된 "
        "프로그램을 다시 씁니다. 이 셀이 둘을 측정합니다."),
     Code(DEVIATION, "deviation"),
@@ -177,8 +177,8 @@ EXERCISES = [
              'print("right: the same b2 on both sides, the same steps")'),
     Exercise("Adam's first step moves every weight by about `lr`, whatever the gradient's size. Set `first_step` to "
              "the largest `|change|` of the kernel after one `optimizer.update` from the shared start, divided by `LR`.",
-             "Adam의 첫 스텝은 그래디언트 크기와 상관없이 모든 가중치를 약 `lr`만큼 옮깁니다. 공통 시작점에서 "
-             "`optimizer.update` 한 번 뒤 커널의 가장 큰 `|변화|`를 `LR`로 나눈 값을 `first_step`에 넣으세요.",
+             "Adam의 첫 스텝은 기울기 크기와 상관없이 모든 가중치를 약 `lr`만큼 옮깁니다. 공통 시작점에서 "
+             "`optimizer.update` 한 번 뒤 `kernel`의 가장 큰 `|변화|`를 `LR`로 나눈 값을 `first_step`에 넣으세요.",
              "first_step = None  # your code",
              "jm = nnx.Linear(problems.DIN, problems.DOUT, rngs=nnx.Rngs(0))\n"
              "jm.kernel[...], jm.bias[...] = weights[\"w\"], weights[\"b\"]\n"

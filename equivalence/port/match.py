@@ -183,13 +183,25 @@ class _Walk:
                 if not rivals:
                     self._assign(name, modules[name], opts[0], options)
                     continue
-            if self._by_order(options):  # both sides call them in the same order: the structural evidence
+            if self._by_siblings(options) or self._by_order(options):
                 continue
             choice = self._by_name(options, scopes)
             if choice is None:
                 raise PortError(f"{name}: torch {type(modules[name]).__name__} fits {len(opts)} NNX layers equally "
                                 f"({', '.join(opts[:3])}); say which with names={{{name!r}: 'path.in.nnx'}}.")
             self._assign(*choice, options)
+
+    def _by_siblings(self, options) -> bool:
+        """A leaf whose siblings are paired takes the candidate beside their partners (a conv's BatchNorm)."""
+        for name, opts in options.items():
+            parent = name.rpartition(".")[0]
+            beside = {p.nnx_path.rpartition(".")[0] for p in self.pairs
+                      if p.torch_name.rpartition(".")[0] == parent and p.torch_name != parent}
+            narrowed = [o for o in opts if o.rpartition(".")[0] in beside]
+            if len(opts) > 1 and len(narrowed) == 1:
+                self._assign(name, self._modules[name], narrowed[0], options)
+                return True
+        return False
 
     def _by_order(self, options) -> bool:
         """Torch leaves that fit the same NNX layers, paired in the order each side calls them."""

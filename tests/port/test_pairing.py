@@ -202,3 +202,43 @@ def test_several_rules_per_torch_type_the_partner_type_chooses_and_a_composite_r
     wrong = port.compare(Torch(), Twin(epsilon=1e-3), x, names=names, rules=[dense, scale])
     assert wrong.first_divergence == "m.block.norm", str(wrong)
     assert dense not in port.RULES and scale not in port.RULES  # rules= lasts one call
+
+
+def test_a_batchnorm_pairs_beside_its_conv_even_when_the_twin_calls_the_branches_in_another_order():
+    def conv_bn(cin):
+        return nn.ModuleDict({"convolution": nn.Conv2d(cin, 4, 1, bias=False), "normalization": nn.BatchNorm2d(4)})
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer, self.shortcut = conv_bn(4), conv_bn(3)
+            self.stem = nn.Conv2d(3, 4, 1)
+
+        def forward(self, x):
+            main = self.layer["normalization"](self.layer["convolution"](self.stem(x)))
+            return main + self.shortcut["normalization"](self.shortcut["convolution"](x))
+
+    class ConvBN(nnx.Module):
+        def __init__(self, cin):
+            self.conv = nnx.Conv(cin, 4, (1, 1), use_bias=False, rngs=nnx.Rngs(0))
+            self.bn = nnx.BatchNorm(4, use_running_average=True, rngs=nnx.Rngs(0))
+
+        def __call__(self, x):
+            return self.bn(self.conv(x))
+
+    class Twin(nnx.Module):
+        def __init__(self):
+            self.proj, self.main, self.stem = ConvBN(3), ConvBN(4), nnx.Conv(3, 4, (1, 1), rngs=nnx.Rngs(0))
+
+        def __call__(self, x):
+            shortcut = self.proj(x)  # the shortcut first: torch calls it last
+            return self.main(self.stem(x)) + shortcut
+
+    torch.manual_seed(0)
+    t = Block().eval()
+    with torch.no_grad():
+        for m in (t.layer["normalization"], t.shortcut["normalization"]):
+            m.running_mean.uniform_(-1, 1)
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 4))
+    got = {p.torch_name: p.nnx_path for p in port.pairing(t, Twin(), x=x, jax_x=x.transpose(0, 2, 3, 1))}
+    assert got["shortcut.normalization"] == "proj.bn" and got["layer.normalization"] == "main.bn"

@@ -88,12 +88,18 @@ def _unpatch(g: np.ndarray, k: int, c: int) -> np.ndarray:
     return out[:, :, p:p + h, p:p + w]
 
 
-def _pool(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """2x2 max-pool (floor: an odd last row or column is dropped) and the one-hot of each window's first max."""
+def _windows(a: np.ndarray) -> np.ndarray:
+    """(R, N, H, W, C) -> (R, N, H // 2, W // 2, C, 4): each pooling window, in row-major order."""
     s = CNN_POOL
     r, n, h, w, c = a.shape
     win = a[:, :, :h // s * s, :w // s * s].reshape(r, n, h // s, s, w // s, s, c)
-    win = win.transpose(0, 1, 2, 4, 6, 3, 5).reshape(r, n, h // s, w // s, c, s * s)  # window in row-major order
+    return win.transpose(0, 1, 2, 4, 6, 3, 5).reshape(r, n, h // s, w // s, c, s * s)
+
+
+def _pool(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """2x2 max-pool (floor: an odd last row or column is dropped) and the one-hot of each window's first max."""
+    s = CNN_POOL
+    win = _windows(a)
     first = np.argmax(win, axis=-1)  # argmax takes the first of equal entries
     return np.take_along_axis(win, first[..., None], -1)[..., 0], first[..., None] == np.arange(s * s)
 
@@ -208,8 +214,12 @@ def _grad_scale(t: Trainer, p: dict, h: np.ndarray, cache: list, probs: np.ndarr
         z_abs = (cols2 @ np.abs(w.reshape(r, -1, cout))).reshape(z.shape)
         x_abs = (z_abs + np.abs(mean)) * inv  # bounds |xhat| and what its rounding is relative to
         sc, bias = np.abs(p[f"bn.{i}.scale"])[:, None, None, None], np.abs(p[f"bn.{i}.bias"])[:, None, None, None]
-        near = np.abs(y) <= NEAR_ZERO * (cols.shape[-1] + 1) * eps * (x_abs * sc + bias)
-        g = _unpool(g, onehot, y.shape) * np.where(near, 1.0 / eps, (y > 0).astype(np.float64))
+        rounding = NEAR_ZERO * (cols.shape[-1] + 1) * eps * (x_abs * sc + bias)  # how far y may round
+        near = np.abs(y) <= rounding
+        # Max-pool: an entry within rounding of its window's largest may be the one a correct program picks.
+        win, win_rounding = _windows(np.maximum(y, 0.0)), _windows(np.broadcast_to(rounding, y.shape))
+        tie = (win.max(axis=-1, keepdims=True) - win <= 2 * win_rounding.max(axis=-1, keepdims=True)) & ~onehot & (win > 0)
+        g = _unpool(g, onehot + tie / eps, y.shape) * np.where(near, 1.0 / eps, (y > 0).astype(np.float64))
         axes = (1, 2, 3)
         out[f"bn.{i}.bias"], out[f"bn.{i}.scale"] = g.sum(axis=axes), (g * x_abs).sum(axis=axes)
         gx = g * sc

@@ -154,39 +154,31 @@ def _code(nb) -> tuple[str, ...]:
 
 
 def execute(notebooks: list, cwd: Path, known: list = ()) -> list:
-    """Run every notebook in ONE kernel (jax and torch import once): each starts from `%reset -f`. A notebook whose
-    code cells are a previous one's, or those of one in `known` (executed notebooks: the committed ones), is not run
-    again: its code cells get those outputs, which the same code prints. No kernel starts when every notebook is known.
-    A cell tagged `raises-exception` (an exercise's blank) may fail; any other failing cell raises."""
+    """Run each notebook top to bottom in a fresh kernel of its own (a notebook's settings, such as the cnn's
+    jax_enable_x64, cannot leak into the next). A notebook whose code cells are a previous one's, or those of one in
+    `known` (executed notebooks: the committed ones), is not run again: its code cells get those outputs, which the
+    same code prints. A cell tagged `raises-exception` (an exercise's blank) may fail; any other failing cell raises."""
     import nbformat
     from nbclient import NotebookClient
 
     ran = {_code(nb): nb for nb in map(nbformat.from_dict, known)}  # code cells' sources -> an executed notebook
-    out, km = [], None
-    try:
-        for nb in notebooks:
-            nb = nbformat.from_dict(nb)
-            code = _code(nb)
-            if code in ran:
-                out.append(_with_outputs_of(nb, ran[code]))
-                continue
-            km = km or _kernel(cwd)
-            nb.cells.insert(0, nbformat.v4.new_code_cell("%reset -f"))
+    out = []
+    for nb in notebooks:
+        nb = nbformat.from_dict(nb)
+        code = _code(nb)
+        if code in ran:
+            out.append(_with_outputs_of(nb, ran[code]))
+            continue
+        km = _kernel(cwd)
+        try:
             NotebookClient(nb, km=km, timeout=TIMEOUT_S, allow_errors=False, coalesce_streams=True,
                            record_timing=False).execute()
-            nb.cells.pop(0)
-            for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
-                cell.execution_count = i + 1  # as a fresh kernel numbers them
-                for output in cell.get("outputs", []):
-                    if "execution_count" in output:
-                        output["execution_count"] = i + 1
-            nb.metadata.pop("language_info", None)  # the kernel's Python version: not the notebook's business
-            out.append(nb)
-            ran[code] = nb
-        return out
-    finally:
-        if km is not None:
+        finally:
             km.shutdown_kernel(now=True)
+        nb.metadata.pop("language_info", None)  # the kernel's Python version: not the notebook's business
+        out.append(nb)
+        ran[code] = nb
+    return out
 
 
 def _kernel(cwd: Path):

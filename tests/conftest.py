@@ -60,7 +60,8 @@ import pytest  # noqa: E402
 # this order, the biggest first (CPU-s, cold cache, 2 workers), so neither worker is left with a long one at the end;
 # the rest follow in collection order, and the tests that clear JAX's caches come last (scripts/test passes
 # --no-loadscope-reorder, which keeps this order instead of sorting the units by their number of tests).
-BIGGEST_FIRST = ("tests/parallel/test_data_parallel.py",  # 24.5, its processes included
+BIGGEST_FIRST = ("port-hf",  # ~30: six Hugging Face models and their twins, transformers imported
+                 "tests/parallel/test_data_parallel.py",  # 24.5, its processes included
                  "tests/docs/test_notebooks.py",  # 11.7
                  "tests/translate/test_matrix.py", "lesson-programs", "tests/test_mlp.py",  # 9.4, 9.3, 8.1
                  "tests/test_benchmarks_smoke.py", "tests/cli/test_crash_safety.py", "tests/cli/test_train_runs.py",

@@ -60,13 +60,14 @@ import pytest  # noqa: E402
 # this order, the biggest first (CPU-s, cold cache, 2 workers), so neither worker is left with a long one at the end;
 # the rest follow in collection order, and the tests that clear JAX's caches come last (scripts/test passes
 # --no-loadscope-reorder, which keeps this order instead of sorting the units by their number of tests).
-BIGGEST_FIRST = ("port-hf",  # ~30: six Hugging Face models and their twins, transformers imported
+BIGGEST_FIRST = ("port-hf",  # ~25: six Hugging Face models and their twins, transformers imported
+                 "port-zoo",  # ~30: every zoo test of equivalence.port, whose NNX operations compile once for all
                  "tests/parallel/test_data_parallel.py",  # 24.5, its processes included
                  "tests/docs/test_notebooks.py",  # 11.7
                  "tests/translate/test_matrix.py", "lesson-programs", "tests/test_mlp.py",  # 9.4, 9.3, 8.1
                  "tests/test_benchmarks_smoke.py", "tests/cli/test_crash_safety.py", "tests/cli/test_train_runs.py",
                  "tests/docs/test_exercises.py", "tests/cli/test_interrupt.py", "torch-suite", "tests/cli/test_mlp_cli.py",
-                 "port-planted", "tests/translate/test_losses.py", "tests/port/test_compare.py",  # 7.1 .. 3.6
+                 "tests/translate/test_losses.py",  # 3.6
                  "tests/test_boundaries.py", "tests/test_equivalence_checks.py", "tests/translate/test_schedules.py",
                  "tests/cli/test_compare.py", "tests/parallel/test_rules.py", "tests/translate/test_pitfalls.py")
 LAST = "clears-jax-caches"  # jax.clear_caches(): the worker would trace and load again every program it had in memory

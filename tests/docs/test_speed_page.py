@@ -44,7 +44,7 @@ def test_every_benchmark_row_is_shown_with_its_ratio_to_the_fastest_torch_row():
         assert f"| **`{best}`** |" in table and f"fastest torch row (bold): `{best}`" in table
         best_row = next(line for line in table.splitlines() if f"**`{best}`**" in line)
         assert best_row.split(" | ")[5] == "1.00×"  # the fastest torch row against itself
-        assert ("% of ceiling" in table) == (res.get("us_per_step_ceiling") is not None)
+        assert ("× roofline estimate" in table) == (res.get("us_per_step_ceiling") is not None)
 
 
 def test_a_skipped_row_says_why_and_fills_its_row():

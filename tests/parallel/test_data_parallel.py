@@ -8,6 +8,8 @@ single-device references in-process while those processes start (a process costs
 import json
 import shutil
 
+import pytest
+
 import jaxnet.cli
 import torchnet.cli
 from equivalence.tolerance import TOLERANCES
@@ -76,6 +78,7 @@ def test_optim_torchrun_ranks_equal_one_device_and_two_jax_processes_resume_them
     resume_by_the_other("optim", tmp_path, "torch", launch.torchrun, "jax", launch.jax_processes, "x2")
 
 
+@pytest.mark.slow  # ~7 s: the optim test above covers the cross-framework resume in the quick suite; --full runs this
 def test_mlp_four_jax_devices_equal_one_device_and_coordinator_torch_ranks_resume_them(tmp_path):
     resume_by_the_other("mlp", tmp_path, "jax", lambda f: launch.jax_devices(f, 4), "torch", launch.torch_processes,
                         "x4")

@@ -12,6 +12,9 @@ from torch import nn
 
 from equivalence import port
 
+# One worker runs every zoo test of equivalence.port: the NNX side's operations compile once for all of them.
+pytestmark = pytest.mark.xdist_group("port-zoo")
+
 Z = {"kernel_init": nnx.initializers.zeros_init()}
 
 

@@ -10,6 +10,9 @@ from equivalence import cli
 
 from . import zoo
 
+# One worker runs every zoo test of equivalence.port: the NNX side's operations compile once for all of them.
+pytestmark = pytest.mark.xdist_group("port-zoo")
+
 
 def nnx_mlp_wrong_epsilon():
     return zoo.NnxMLP(epsilon=1e-6)

@@ -12,6 +12,9 @@ from equivalence.port.numerics import global_flags
 
 from . import planted, zoo
 
+# One worker runs every zoo test of equivalence.port: the NNX side's operations compile once for all of them.
+pytestmark = pytest.mark.xdist_group("port-zoo")
+
 OPTIMIZERS = {  # Adam divides by sqrt(v): attention's exactly-zero key-bias gradient would make noise move
     "mlp": lambda p: torch.optim.Adam(p, lr=0.01),
     "cnn": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
@@ -19,7 +22,12 @@ OPTIMIZERS = {  # Adam divides by sqrt(v): attention's exactly-zero key-bias gra
 }
 
 
-@pytest.mark.parametrize("model", ["mlp", "cnn", "block"])
+# The quick suite checks one zoo model per dtype end to end (the HF zoo and the planted table cover the layers);
+# the cnn and the block, ~9 CPU-s more, run with --full.
+ONE_QUICK = [pytest.param(m, marks=[] if m == "mlp" else [pytest.mark.slow]) for m in ("mlp", "cnn", "block")]
+
+
+@pytest.mark.parametrize("model", ONE_QUICK)
 def test_a_correct_twin_matches_to_1e12_in_float64_through_three_optimizer_steps(model):
     t, twin = planted.models(model)
     report = port.compare(t, twin, **zoo.inputs(model), optimizer=OPTIMIZERS[model](t.parameters()), steps=3,
@@ -30,7 +38,7 @@ def test_a_correct_twin_matches_to_1e12_in_float64_through_three_optimizer_steps
     assert report.worst() <= 1e-12 and report.first_divergence is None and report.first_bad_step is None
 
 
-@pytest.mark.parametrize("model", ["mlp", "cnn", "block"])
+@pytest.mark.parametrize("model", ONE_QUICK)
 def test_a_correct_twin_matches_to_1e5_in_float32(model):
     t, twin = planted.models(model)
     report = port.compare(t, twin, **zoo.inputs(model), dtype="float32")

@@ -12,6 +12,9 @@ from equivalence import port
 
 from . import planted
 
+# One worker runs every zoo test of equivalence.port: the NNX side's operations compile once for all of them.
+pytestmark = pytest.mark.xdist_group("port-zoo")
+
 
 def test_copy_weights_pairs_every_leaf_and_copy_weights_to_torch_restores_the_state_dict():
     t, twin = planted.models("cnn")

@@ -5,7 +5,7 @@ import pytest
 from . import planted
 
 # The planted checks are cached in tests.port.planted; one worker computes them once for both files.
-pytestmark = pytest.mark.xdist_group("port-planted")
+pytestmark = pytest.mark.xdist_group("port-zoo")
 
 
 def test_the_pitfall_table_in_docs_port_md_matches_a_fresh_measurement():

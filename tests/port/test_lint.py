@@ -3,6 +3,7 @@
 import functools
 
 import jax
+import pytest
 import torch
 from flax import nnx
 from torch import nn
@@ -10,6 +11,9 @@ from torch import nn
 from equivalence import port
 
 from . import planted
+
+# One worker runs every zoo test of equivalence.port: the NNX side's operations compile once for all of them.
+pytestmark = pytest.mark.xdist_group("port-zoo")
 
 
 class NewGELUActivation(nn.Module):

@@ -12,6 +12,9 @@ from equivalence import port
 
 from .zoo import attention_in_input_dtype
 
+# One worker runs every zoo test of equivalence.port: the NNX side's operations compile once for all of them.
+pytestmark = pytest.mark.xdist_group("port-zoo")
+
 Z = {"kernel_init": nnx.initializers.zeros_init()}
 E, H = 8, 2
 

@@ -8,7 +8,7 @@ from equivalence import port
 from . import planted
 
 # The planted checks are cached in tests.port.planted; one worker computes them once for both files.
-pytestmark = pytest.mark.xdist_group("port-planted")
+pytestmark = pytest.mark.xdist_group("port-zoo")
 
 
 @pytest.mark.parametrize("case", [c for c in planted.CASES if not c.passes], ids=lambda c: c.name)

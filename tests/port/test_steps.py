@@ -1,11 +1,15 @@
 """Long runs: each optimizer step is checked from the state torch reached (issue 27), so chaos never fails a correct twin."""
 
 import jax
+import pytest
 import torch
 
 from equivalence import port
 
 from . import planted, zoo
+
+# One worker runs every zoo test of equivalence.port: the NNX side's operations compile once for all of them.
+pytestmark = pytest.mark.xdist_group("port-zoo")
 
 
 def _run(twin, steps=60, lr=2.0):

@@ -8,6 +8,9 @@ from equivalence import port
 
 from . import planted, zoo
 
+# One worker runs every zoo test of equivalence.port: the NNX side's operations compile once for all of them.
+pytestmark = pytest.mark.xdist_group("port-zoo")
+
 
 def _loaded_twin():
     t, twin = planted.models("mlp")

@@ -65,8 +65,9 @@ WORDS = {
         "of": "{a} of {b}",
         "eq_runs": "{n} steps at the {regime} lr", "and": " and ",
         "eq_note": "Worst normwise relative error per quantity over every stage, pair and regime, on the {device}; "
-                   "training runs of {runs} (`{command}`).",
+                   "training runs of {runs} (`{command}`).{took}",
         "failing": " Not passing: {what} ({pairs}).",
+        "took": " One check takes {f32:.0f} s (float32, the default) and {f64:.0f} s (float64), whole processes on {cores} cores.",
         "speed_head": "| problem | `jax-scan` per step | fastest torch row | its time per step | `jax-scan` speed-up |",
         "seed": "`seed`: the lecture's problem, Adam", "mlp": "`mlp`: a compute-bound MLP, Adam",
         "floor": "on {problem}, `jax-scan` takes {x:.2f}× the time of `jax-floor` (a hand-written one-vector Adam "
@@ -92,8 +93,9 @@ WORDS = {
         "of": "{b}개 중 {a}개",
         "eq_runs": "{regime_ko} {n} 스텝", "and": ", ",
         "eq_note": "모든 스테이지, 쌍, 설정에 걸친 양별 최악의 노름 상대 오차, {device}에서 잼. 훈련 실행은 {runs}"
-                   "(`{command}`).",
+                   "(`{command}`).{took}",
         "failing": " 통과하지 못함: {what} ({pairs}).",
+        "took": " 검사 한 번은 {f32:.0f}초(float32, 기본값), {f64:.0f}초(float64) 걸립니다(프로세스 전체, 코어 {cores}개).",
         "speed_head": "| 문제 | `jax-scan` 스텝당 | 가장 빠른 torch 행 | 그 행의 스텝당 시간 | `jax-scan` 속도 배율 |",
         "seed": "`seed`: 강의의 문제, Adam", "mlp": "`mlp`: 계산이 속도를 정하는 MLP, Adam",
         "floor": "{problem}에서 `jax-scan`은 `jax-floor`(한 벡터에 손으로 쓴 Adam scan, 비교 기준)의 {x:.2f}배 시간이 "
@@ -151,7 +153,9 @@ def render_equivalence(eq: dict, lang: str = "en") -> str:
     runs = w["and"].join(w["eq_runs"].format(n=n, regime=regime, regime_ko=REGIME_KO.get(regime, regime))
                          for regime, n in sorted(steps))
     lines.append("")
-    lines.append(w["eq_note"].format(device=eq["device"].upper(), runs=runs, command=eq["command"])
+    took = w["took"].format(f32=eq["float32"]["wall_s"], f64=eq["float64"]["wall_s"], cores=eq["cores"]) \
+        if "wall_s" in eq["float32"] else ""
+    lines.append(w["eq_note"].format(device=eq["device"].upper(), runs=runs, command=eq["command"], took=took)
                  + "".join(w["failing"].format(what=what, pairs=", ".join(pairs)) for what, pairs in failing.items()))
     return "\n".join(lines) + "\n"
 

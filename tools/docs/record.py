@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import platform
 import subprocess
+import time
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -50,15 +52,18 @@ def measure_equivalence(steps: int | None = None) -> dict:
     for dtype in DTYPES:
         cmd = [sys.executable, "-m", "equivalence", "check", "--json", "--dtype", dtype,
                *(["--steps", str(steps)] if steps else [])]
+        started = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        wall_s = time.perf_counter() - started
         if done.returncode not in (0, 1):  # 1: a row failed, which the README must then show
             raise RecordFailed(f"{' '.join(cmd[1:])} exited {done.returncode}: {done.stderr.strip()[-300:]}")
         run = json.loads(done.stdout)
         keep = ("stage", "regime", "lr", "steps", "quantity", "pair", "rel_err", "max_abs", "tol", "passed",
                 "first_bad_step", "horizon")
         run["results"] = [{k: r.get(k) for k in keep} for r in run["results"]]
-        out[dtype] = run
+        out[dtype] = run | {"wall_s": round(wall_s, 1)}
     out["device"] = out["float64"]["device"]
+    out["cores"] = os.cpu_count()
     out["command"] = "equivalence check --json --dtype float64|float32" + (f" --steps {steps}" if steps else "")
     return out
 

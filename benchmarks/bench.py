@@ -40,15 +40,14 @@ import json
 import math
 import os
 import signal
-import statistics
 import sys
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import floor, impls
+from benchmarks.timed import STOP, Timed, on_sigterm, unless_stopped
 
 DEFAULTS = {  # (steps per call, repeats, min seconds per repeat) by (problem, device)
     ("seed", "cpu"): (1000, 7, 0.2), ("seed", "gpu"): (1000, 7, 0.2),
@@ -59,84 +58,6 @@ DEFAULTS = {  # (steps per call, repeats, min seconds per repeat) by (problem, d
 # a step at load 7). One thread per framework times each one's best latency; --threads 0 keeps defaults.
 DEFAULT_THREADS = {("seed", "cpu"): 1}
 MAX_TIMED_S = {"seed": 8.0, "mlp": 20.0}  # fewer repeats (not under 2) when a slow or loaded machine would exceed it
-STOP = {"reason": None}  # set by SIGTERM (a `timeout`): finish with the rows measured so far
-
-
-def _on_sigterm(signum, frame):
-    STOP["reason"] = "stopped by SIGTERM (a timeout) before this finished"
-    raise TimeoutError(STOP["reason"])
-
-
-def _unless_stopped(f):
-    try:
-        return None if STOP["reason"] else f()
-    except TimeoutError:
-        return None
-
-
-class Timed:
-    """One implementation under the clock: a cold and a warm call, then timed repeats of `calls` calls."""
-
-    def __init__(self, impl: str, make, steps: int, skipped: str | None = None):
-        self.impl, self.steps, self.row = impl, steps, {"impl": impl}
-        self.per_step: list[float] = []
-        if skipped:  # a row that cannot run on this device: kept, with the reason
-            self.row |= {"us_per_step": None, "compile_s": None, "skipped": skipped}
-            return
-        try:
-            self.run, self.to_loss = make()
-        except Exception as err:  # noqa: BLE001 - e.g. torch.compile without a C compiler: a row, not a crash
-            self.fail(err)
-
-    @property
-    def ok(self) -> bool:
-        return "error" not in self.row and "skipped" not in self.row
-
-    def fail(self, err: BaseException) -> None:
-        text = " ".join(f"{type(err).__name__}: {err}".split())
-        self.row = {"impl": self.impl, "us_per_step": None, "compile_s": None, "error": text[:500]}
-
-    def warm_up(self, repeats: int, min_repeat_s: float, max_s: float | None) -> None:
-        if not self.ok:
-            return
-        if STOP["reason"]:
-            return self.fail(TimeoutError(STOP["reason"]))
-        try:
-            t0 = time.perf_counter()
-            out = self.run()
-            self.cold = time.perf_counter() - t0
-            self.row["loss_after_first_call"] = self.to_loss(out)
-            t0 = time.perf_counter()
-            self.run()
-            warm = time.perf_counter() - t0
-        except Exception as err:  # noqa: BLE001 - one implementation failing must not lose the others
-            return self.fail(err)
-        self.calls = max(1, math.ceil(min_repeat_s / max(warm, 1e-9)))
-        self.repeats = repeats if not max_s else max(2, min(repeats, int(max_s / (self.calls * warm))))
-
-    def repeat(self) -> None:
-        if not self.ok or len(self.per_step) >= self.repeats or STOP["reason"]:
-            return
-        try:
-            t0 = time.perf_counter()
-            for _ in range(self.calls):
-                self.run()
-            self.per_step.append((time.perf_counter() - t0) / (self.calls * self.steps))
-        except Exception as err:  # noqa: BLE001
-            self.fail(err)
-
-    def result(self) -> dict:
-        if not self.ok:
-            return self.row
-        if not self.per_step:
-            self.fail(TimeoutError(STOP["reason"]))
-            return self.row
-        median = statistics.median(self.per_step)
-        return self.row | {"us_per_step": median * 1e6, "us_per_step_min": min(self.per_step) * 1e6,
-                           "compile_s": max(self.cold - median * self.steps, 0.0), "steps_per_call": self.steps,
-                           "calls_per_repeat": self.calls, "repeats": len(self.per_step)}
-
-
 def bench(problem: str, device: str = "cpu", precision: str = "highest", steps: int | None = None,
           repeats: int | None = None, min_repeat_s: float | None = None, skip: tuple[str, ...] = (),
           peak_n: int = 2048, threads: int | None = None) -> dict:
@@ -183,7 +104,7 @@ def bench(problem: str, device: str = "cpu", precision: str = "highest", steps: 
         jax_device = f"{dev.platform}:{dev.device_kind}"
     torch_peak = None
     if peak_n and problem == "mlp":
-        torch_peak = _unless_stopped(lambda: impls.torch_peak_gflops(device, peak_n))
+        torch_peak = unless_stopped(lambda: impls.torch_peak_gflops(device, peak_n))
     base = next((r["us_per_step"] for r in rows if r["impl"] == "torch-eager" and r["us_per_step"]), None)
     for r in rows:
         if r["us_per_step"]:
@@ -215,8 +136,8 @@ def _rates(dev, peak_n: int, nbytes: float | None) -> tuple[float | None, float 
     """(GEMM GFLOP/s, GB/s) now, at an n^3 matmul and at the step's own traffic; None where not asked for."""
     if not peak_n:
         return None, None
-    peak = _unless_stopped(lambda: impls.jax_peak_gflops(dev, peak_n))
-    return peak, (_unless_stopped(lambda: floor.jax_bandwidth(dev, nbytes)) if nbytes else None)
+    peak = unless_stopped(lambda: impls.jax_peak_gflops(dev, peak_n))
+    return peak, (unless_stopped(lambda: floor.jax_bandwidth(dev, nbytes)) if nbytes else None)
 
 
 def compare(rows: list[dict], ceiling: float | None) -> dict:
@@ -284,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser().error(f"{flag}: unknown implementation(s) {', '.join(sorted(unknown))}; use {', '.join(impls.IMPLS)}")
     skip += tuple(i for i in impls.IMPLS if only and i not in only)
-    signal.signal(signal.SIGTERM, _on_sigterm)  # under `timeout`: still print what was measured
+    signal.signal(signal.SIGTERM, on_sigterm)  # under `timeout`: still print what was measured
     from netdata.errors import InputError
 
     try:

@@ -3,7 +3,7 @@
     python -m benchmarks.defect_figure [--out docs/img/defect.png] [--steps 5000] [--lr 0.01]
 
 The optim stage in float64 (torch.optim.Adam against the oracle): each step's loss compared pointwise,
-and each step's defect (the oracle's one step from torch's own state, equivalence.defect), both as
+and each step's defect (the oracle's one step from torch's own state, equivalence.lecture.defect), both as
 relative sizes, with the horizon of the oracle's one-ulp nudge and the tolerance.
 """
 
@@ -17,8 +17,9 @@ import torch
 
 
 def measure(steps: int, lr: float) -> dict:
-    from equivalence import defect, horizon, record, tolerance
-    from equivalence.stages import Setup, row
+    from equivalence import tolerance
+    from equivalence.lecture import defect, horizon, record
+    from equivalence.lecture.stages import Setup, row
 
     setup = Setup(dtype="float64", steps=steps, lr=lr, regime="custom")
     r = row("optim")

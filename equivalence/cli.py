@@ -12,9 +12,9 @@ DTYPES = ("float32", "float64")
 
 
 def _check(args) -> int:
-    from equivalence import report
-    from equivalence.check import check_all
-    from equivalence.stages import REGIMES, TRAIN_STEPS, Setup
+    from equivalence.lecture import report
+    from equivalence.lecture.check import check_all
+    from equivalence.lecture.stages import REGIMES, TRAIN_STEPS, Setup
 
     setup = Setup(dtype=args.dtype, device=args.device, precision=args.precision,
                   steps=problems.LECTURE_STEPS if args.steps is None else args.steps,
@@ -30,7 +30,7 @@ def _check(args) -> int:
 
 
 def parser() -> cli.Parser:
-    from equivalence.stages import STAGES
+    from equivalence.lecture.stages import STAGES
 
     p = cli.Parser(prog="equivalence", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, parser_class=cli.Parser)

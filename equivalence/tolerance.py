@@ -3,7 +3,7 @@
 Metric: normwise relative error ||a - b|| / ||ref|| (ref = the float64 oracle's value), taken per
 array and maximised over the arrays of a quantity; max |a - b| is reported beside it.
 
-A training run is held to these tolerances only up to its chaos horizon (equivalence.horizon): the
+A training run is held to these tolerances only up to its chaos horizon (equivalence.lecture.horizon): the
 step at which the float64 oracle, started one ulp away from itself, leaves the same tolerance. Adam
 near a minimum or a ReLU input at 0 amplify any rounding, so past that step no two correct programs
 can agree more closely than the oracle agrees with itself; there each side's loss must stay within
@@ -37,7 +37,7 @@ INTERNAL: dict[str, Tolerance] = {
 }
 
 
-# The per-step defect (equivalence.defect), in units of the side's eps times the size of the state
+# The per-step defect (equivalence.lecture.defect), in units of the side's eps times the size of the state
 # (||A[k+1]||) plus what a rounding of the gradient moves (the oracle's sensitivity of the step: Adam
 # divides a gradient by its own size, so where the gradient is mostly rounding, rounding moves the
 # update by up to ~lr). One step of Adam rounds ~12 times elementwise (moments: 2 products, a sum, the

@@ -8,7 +8,7 @@ import optax
 import pytest
 from flax import nnx
 
-from equivalence.reference import adam_step
+from equivalence.lecture.reference import adam_step
 from jaxnet import adam
 from jaxnet import device as jdevice
 from netdata import init

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from equivalence import reference_cnn as ref
-from equivalence.check import compare_stage
-from equivalence.stages import Setup, row
+from equivalence.lecture import reference_cnn as ref
+from equivalence.lecture.check import compare_stage
+from equivalence.lecture.stages import Setup, row
 from netdata import dropout, images, init, problems
 from torchnet import cnn as tcnn
 from torchnet.device import numpy as tnumpy

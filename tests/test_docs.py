@@ -5,9 +5,9 @@ import re
 import numpy as np
 import pytest
 
-from equivalence.check import PAIRS, QUANTITIES
-from equivalence.report import bucket
-from equivalence.stages import STAGES
+from equivalence.lecture.check import PAIRS, QUANTITIES
+from equivalence.lecture.report import bucket
+from equivalence.lecture.stages import STAGES
 from tools import docs
 from tools.docs.__main__ import main
 from tools.docs.measured import from_json, same_line, same_output_line, to_json
@@ -50,7 +50,7 @@ def test_every_stage_passes_the_lecture_run_and_the_committed_guides_match_it(ca
     """The one slow test: every stage x dtype at the lecture's 5000 steps, all 12 rows within tolerance
     (float64 <= 1e-12, float32 <= 1e-5), then `python -m tools.docs --check` against those same numbers, the
     programs' output, the pitfalls' costs and the notebooks run afresh."""
-    from equivalence.stages import STAGES
+    from equivalence.lecture.stages import STAGES
 
     measured = docs.measure(tuple(STAGES), keep_losses=False)
     for dtype, bound in (("float64", 1e-12), ("float32", 1e-5)):

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 import jaxnet.optim
 import torchnet.nn
 import torchnet.optim
-from equivalence.check import QUANTITIES, compare_stage
-from equivalence.stages import LINEAR_STAGES, Setup, row
+from equivalence.lecture.check import QUANTITIES, compare_stage
+from equivalence.lecture.stages import LINEAR_STAGES, Setup, row
 from tests.cli.helpers import examples
 
 

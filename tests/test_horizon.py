@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from equivalence import horizon
-from equivalence.check import check_all, compare_stage
-from equivalence.stages import REGIMES, Setup, in_regime, row
+from equivalence.lecture import horizon
+from equivalence.lecture.check import check_all, compare_stage
+from equivalence.lecture.stages import REGIMES, Setup, in_regime, row
 
 # Adam at lr 0.05 on the lecture's problem: a one-ulp nudge of the oracle leaves 1e-12 at step 604,
 # so 650 steps run past the horizon and stay cheap.

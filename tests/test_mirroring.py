@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from equivalence.stages import STAGES
+from equivalence.lecture.stages import STAGES
 from equivalence.tolerance import TOLERANCES
 from jaxnet import device
 from netdata import problems

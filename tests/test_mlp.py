@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from equivalence.check import PAIRS, QUANTITIES, compare_stage, sides
-from equivalence.stages import STAGES, Setup, row
+from equivalence.lecture.check import PAIRS, QUANTITIES, compare_stage, sides
+from equivalence.lecture.stages import STAGES, Setup, row
 from netdata import init, problems
 from tests.cli.helpers import examples
 from training import evaluate, plots

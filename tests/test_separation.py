@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from equivalence.check import separation
-from equivalence.horizon import Nudged
+from equivalence.lecture.check import separation
+from equivalence.lecture.horizon import Nudged
 
 STEPS = 10
 

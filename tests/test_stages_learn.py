@@ -4,8 +4,8 @@ import jax
 import numpy as np
 import pytest
 
-from equivalence.check import sides
-from equivalence.stages import LINEAR_STAGES, STAGES, Setup, row
+from equivalence.lecture.check import sides
+from equivalence.lecture.stages import LINEAR_STAGES, STAGES, Setup, row
 from netdata import images, init, problems
 from netdata.stages import STAGES as TABLE
 

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 import torchnet.manual
-from equivalence import defect, horizon, record, tolerance
-from equivalence.check import compare_stage
-from equivalence.stages import Setup, row
+from equivalence import tolerance
+from equivalence.lecture import defect, horizon, record
+from equivalence.lecture.check import compare_stage
+from equivalence.lecture.stages import Setup, row
 from netdata.problems import BETAS, EPS
 
 # Adam at lr 0.05 on the lecture's problem, float64: a one-ulp nudge of the oracle leaves 1e-12 at step 604.

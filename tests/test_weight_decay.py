@@ -4,8 +4,8 @@ the state keeps Adam's names."""
 import numpy as np
 import pytest
 
-from equivalence.check import sides
-from equivalence.stages import Setup, row
+from equivalence.lecture.check import sides
+from equivalence.lecture.stages import Setup, row
 from equivalence.tolerance import TOLERANCES
 from netdata.problems import BETAS, EPS
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from equivalence import reference
+from equivalence.lecture import reference
 from netdata import batches
 from tests.cli.helpers import both, run, state, train, weights
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from equivalence.stages import STAGES
+from equivalence.lecture.stages import STAGES
 from tools.docs import exercises
 
 FLOAT32 = 1e-5  # equivalence/tolerance.py's float32 tolerance

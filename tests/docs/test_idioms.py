@@ -3,7 +3,7 @@ and each shows the pieces its stage teaches."""
 
 import pytest
 
-from equivalence.stages import STAGES
+from equivalence.lecture.stages import STAGES
 from tools.docs import idioms
 
 

@@ -14,7 +14,7 @@ to comments and strings. `--full` (CI) executes all 14 afresh and compares what 
 import nbformat
 import pytest
 
-from equivalence.stages import STAGES
+from equivalence.lecture.stages import STAGES
 from tools import docs
 from tools.docs import notebooks
 from tools.docs.source import ROOT
@@ -45,7 +45,7 @@ def test_each_notebook_teaches_by_inline_code_with_a_plot_a_check_and_exercises(
     assert "%pip install" in code[0].source and "find_spec" in code[0].source, "the first code cell installs"
     assert "pip install jupyterlab; jupyter lab docs/notebooks" in nb.cells[0].source
     assert "import torch" in sources and ("jax.jit" in sources or "nnx.jit" in sources), "inline torch and JAX"
-    assert "equivalence.stages" not in sources and "row(" not in sources, "no helper doing the lesson"
+    assert "equivalence.lecture.stages" not in sources and "row(" not in sources, "no helper doing the lesson"
     assert any(o.get("data", {}).get("image/png") for c in code for o in c.outputs), "a plot"
     assert "equivalence" in sources and "assert" in sources, "a check with the project's library"
     exercises, solutions = notebooks.tagged(nb, "exercise"), notebooks.tagged(nb, "solution")

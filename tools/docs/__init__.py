@@ -22,7 +22,7 @@ def sources(stages: tuple[str, ...], reader: Reader = read) -> dict[str, dict[st
 
 
 def _stages(stages=None) -> tuple[str, ...]:
-    from equivalence.stages import STAGES
+    from equivalence.lecture.stages import STAGES
 
     return tuple(stages or STAGES)
 

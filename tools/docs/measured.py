@@ -25,7 +25,7 @@ def power_of_ten(x: float) -> str:
 @contextlib.contextmanager
 def _recording(store: dict):
     """Keep what compare_stage measures (the losses of every step) instead of measuring twice."""
-    from equivalence import check
+    from equivalence.lecture import check
 
     real = check.measure
 
@@ -47,8 +47,8 @@ def measure_all(stages: tuple[str, ...], keep_losses: bool = True) -> dict:
     The lecture's settings (5000 steps, lr 1e-6, seed 0) on the CPU: the same run as a plain
     `equivalence check --dtype <dtype>`.
     """
-    from equivalence.check import compare_stage
-    from equivalence.stages import Setup, row
+    from equivalence.lecture.check import compare_stage
+    from equivalence.lecture.stages import Setup, row
 
     results: dict[str, dict[str, list[dict]]] = {dtype: {} for dtype in DTYPES}
     kept: dict = {}

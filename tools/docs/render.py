@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace as Prose
 
-from equivalence.report import bucket
+from equivalence.lecture.report import bucket
 from tools.docs import exercises
 from tools.docs.measured import picture_name, power_of_ten
 from tools.docs.per_stage import KEY, SHOWN_WITH, STAGE_PITFALLS
@@ -162,7 +162,7 @@ def _picture(text: Prose, stage: str, measured: dict) -> list[str]:
 
     caption = [text.PICTURE.format(steps=measured["steps"], dtype="float32")]
     info = STAGES.get(stage)
-    if info:  # equivalence.stages: the linear stages' check starts from randn, the classifiers' from torch's init
+    if info:  # equivalence.lecture.stages: the linear stages' check starts from randn, the classifiers' from torch's init
         check_init = "torch" if info.classifier else "randn"
         if check_init != info.init:
             caption.append(text.PICTURE_INIT.format(check_init=check_init, init=info.init))

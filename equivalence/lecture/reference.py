@@ -9,7 +9,7 @@ in, as in the frameworks: at the lecture's lr 1e-6 a float32 weight near 1 has a
 training, not of an implementation; storing like the frameworks keeps it out of the comparison.
 
 Parameters may carry a leading axis of independent runs (R, Din, Dout) over the same data: the chaos
-horizon (equivalence.horizon) trains a few nudged copies of the oracle at once with the same lines.
+horizon (equivalence.lecture.horizon) trains a few nudged copies of the oracle at once with the same lines.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def adam_step(t, grads: dict[str, np.ndarray]) -> None:
     """Adam (Kingma & Ba) on any trainer with params, mu, nu, step, lr and storage: shared with the MLP.
 
     `t.step` is an int, or an int array (R,) when each run on the leading axis is at its own step
-    (equivalence.defect steps every recorded state of a run at once)."""
+    (equivalence.lecture.defect steps every recorded state of a run at once)."""
     t.step = t.step + 1  # not +=: an array of steps may be the caller's
     for k, g in grads.items():
         t.mu[k] = store(t, BETA1 * t.mu[k] + (1 - BETA1) * g)

@@ -1,6 +1,6 @@
 """Every state of a side's training run: the stage's own train() one step at a time, exported at each step.
 
-The per-step defect (equivalence.defect) steps the oracle from each state a side reached, so a side's run
+The per-step defect (equivalence.lecture.defect) steps the oracle from each state a side reached, so a side's run
 is recorded state by state: parameters, optimizer moments, step count, BatchNorm's running statistics,
 as the stage's export() names them. PyTorch's train() is a Python loop already and is called once per
 step. JAX's is one compiled scan; here the scan's body calls the stage's train() on one step and emits

@@ -4,7 +4,7 @@ Near a minimum, Adam (and a ReLU whose input sits at 0) turns a one-ulp differen
 one: two correct programs that round differently drift apart as far as the oracle drifts from its
 own nudged copy. So a trajectory's losses are compared pointwise up to the step at which the
 oracle's own nudge leaves the tolerance (the horizon); past it, and over the whole run, each step
-is checked from the state each side reached (equivalence.defect). The horizon and its growth are
+is checked from the state each side reached (equivalence.lecture.defect). The horizon and its growth are
 reported facts: they say why pointwise comparison ends there, and decide nothing past it.
 """
 

@@ -1,8 +1,8 @@
 """Predictions, gradients, one update and a whole training run: each side measured, each pair compared.
 
-A training run is judged by the defect of every step (equivalence.defect: from the state each side
+A training run is judged by the defect of every step (equivalence.lecture.defect: from the state each side
 reached, the oracle's one step against the side's own next state, in ulps) and by its losses compared
-pointwise up to its chaos horizon (equivalence.horizon), past which rounding, not a bug, parts them.
+pointwise up to its chaos horizon (equivalence.lecture.horizon), past which rounding, not a bug, parts them.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from equivalence import defect, horizon, tolerance
-from equivalence.stages import REGIMES, TRAIN_STEPS, Row, Setup, in_regime
+from equivalence import tolerance
+
+from equivalence.lecture import defect, horizon
+from equivalence.lecture.stages import REGIMES, TRAIN_STEPS, Row, Setup, in_regime
 
 QUANTITIES = ("predictions", "gradients", "update", "trajectory")
 PAIRS = (("torch", "jax"), ("torch", "reference"), ("jax", "reference"))
@@ -74,7 +76,7 @@ def sides(setup: Setup) -> dict[str, Side]:
 def measure(row: Row, side: Side, setup: Setup) -> dict[str, Arrays]:
     """Everything one implementation computes from the shared start, as float64 NumPy arrays; its run's
     states (K + 1, ...) under "states", in its own dtype."""
-    from equivalence import record  # imports JAX
+    from equivalence.lecture import record  # imports JAX
 
     stage = getattr(row, side.name)
     weights, x, y = row.problem(setup)
@@ -271,7 +273,7 @@ def _compare_stage(row: Row, setup: Setup) -> list[dict]:
 def check_all(stages: list[str], setup: Setup, regimes: tuple[str, ...] = REGIMES,
               train_steps: int | None = TRAIN_STEPS) -> list[dict]:
     """Every stage in every regime (the default check), or at the setup's own lr when regimes is empty."""
-    from equivalence.stages import row
+    from equivalence.lecture.stages import row
 
     if not regimes:
         return [r for name in stages for r in compare_stage(row(name), setup)]

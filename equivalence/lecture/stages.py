@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from equivalence import reference, reference_cnn, reference_mlp
+from equivalence.lecture import reference, reference_cnn, reference_mlp
 from netdata import images, init, problems
 from netdata.stages import LINEAR, NAMES, STAGES as TABLE
 from training import stages

@@ -15,7 +15,7 @@ NCHW and are taken to NHWC once, here at the top; kernels are HWIO (kh, kw, Cin,
   keyed by the weights' dropout.seed, in training only. `loss_and_grads` measures the weights alone:
   batch statistics, no dropout, running statistics untouched.
 
-Parameters may carry a leading axis of runs, as in `equivalence.reference`; the running statistics are
+Parameters may carry a leading axis of runs, as in `equivalence.lecture.reference`; the running statistics are
 kept among the parameters (so the chaos horizon nudges and follows them too) but Adam never moves them.
 """
 
@@ -26,7 +26,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from equivalence.reference import adam_step, as_f64, export_adam, store
+from equivalence.lecture.reference import adam_step, as_f64, export_adam, store
 from netdata import dropout
 from netdata.init import cnn_channels
 from netdata.problems import BN_EPS, BN_MOMENTUM, CNN_DROPOUT, CNN_POOL
@@ -197,7 +197,7 @@ def _grad_scale(t: Trainer, p: dict, h: np.ndarray, cache: list, probs: np.ndarr
                 mask: np.ndarray | None) -> dict[str, np.ndarray]:
     """The backward pass over absolute values (softmax + one_hot, |x| for every factor, BatchNorm's three terms
     added): what a rounding of each gradient is relative to. A ReLU input within rounding of 0 may take either
-    branch in a correct program: its whole share counts (1/eps, as in equivalence.reference_mlp)."""
+    branch in a correct program: its whole share counts (1/eps, as in equivalence.lecture.reference_mlp)."""
     eps = np.finfo(t.storage).eps
     n, rows = probs.shape[1], np.arange(probs.shape[1])
     d = probs.copy()
@@ -241,7 +241,7 @@ def loss_and_grads(t: Trainer, x: np.ndarray, labels: np.ndarray) -> tuple[np.nd
 
 def train_step(t: Trainer, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     shape = (len(labels), t.params["fc.w"].shape[-2])
-    if np.ndim(t.step):  # a step per run (equivalence.defect): each run's own mask, (R, N, features)
+    if np.ndim(t.step):  # a step per run (equivalence.lecture.defect): each run's own mask, (R, N, features)
         mask = np.stack([dropout.masks(t.seed, int(k), 1, shape, CNN_DROPOUT, np.float64)[0] for k in t.step])
     else:
         mask = dropout.masks(t.seed, t.step, 1, shape, CNN_DROPOUT, np.float64)[0]

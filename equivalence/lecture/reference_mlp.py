@@ -1,13 +1,13 @@
 """The oracle of the mlp stage: Linear-ReLU-...-Linear, softmax cross-entropy and Adam, in float64 NumPy.
 
 Backpropagation is written out by hand, layer by layer, as in the lecture's first program; Adam and
-the "store in the dtype it came in" rounding are exactly those of `equivalence.reference`.
+the "store in the dtype it came in" rounding are exactly those of `equivalence.lecture.reference`.
 
 ReLU's derivative at exactly 0 is taken as 0, as both torch (threshold_backward) and jax.nn.relu
 (a custom JVP: where(x > 0, g, 0)) do; with continuous data a pre-activation of exactly 0 is rare,
 but a constant or zero start makes it common, so the choice must match.
 
-Like `equivalence.reference`, parameters may carry a leading axis of runs; the last step's
+Like `equivalence.lecture.reference`, parameters may carry a leading axis of runs; the last step's
 pre-activations are kept on the trainer so the horizon can name a ReLU unit whose branch flipped.
 """
 
@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from equivalence.reference import adam_step, as_f64, export_adam
+from equivalence.lecture.reference import adam_step, as_f64, export_adam
 from netdata.init import mlp_sizes
 
 NEAR_ZERO = 4  # ulps per summed term within which a ReLU input may round to either side of 0

@@ -12,7 +12,7 @@ import optax
 import torch
 
 from jaxnet.compiling import fast_jit
-from .horizon import displacement_errors, flat, stack, within_horizon
+from .displacement import displacement_errors, flat, stack, within_horizon
 from .losses import loss as translate_loss
 from .optimizers import optimizer as translate_optimizer
 from .schedules import group_schedules

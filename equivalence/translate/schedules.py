@@ -32,8 +32,6 @@ _SUPPORTED = (
     "StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR, ConstantLR, OneCycleLR, SequentialLR, "
     "PolynomialLR, CosineAnnealingWarmRestarts, CyclicLR, ChainedScheduler (of multiplicative ones)"
 )
-
-
 _MAX_TABLE = 1_000_000  # longest recursion replayed exactly (8 MB of float64)
 _COSINE_REPLAY = 100_000  # CosineAnnealingLR steps replayed exactly (0.8 MB, ~50 ms of Python)
 
@@ -52,12 +50,11 @@ def _lookup(table: list[float], index: Callable) -> Schedule:
 # learning rate lr0 it starts from to torch's learning rate. Torch steps these
 # schedulers recursively (``group["lr"] * factor``), not by its closed forms.
 # Where the recursion is finite (MultiStepLR, LinearLR, ConstantLR) it is
-# replayed in Python floats, bit for bit; so is CosineAnnealingLR's for its
-# first 100,000 steps, whose rounding a closed form does not follow; where it
-# is unbounded and tame (StepLR, ExponentialLR) a closed form equal to the
-# products up to rounding (a few ulp per step) is used. Where torch's recursion and torch's
-# own closed form disagree, the recursion wins: ConstantLR/LinearLR with
-# total_iters=0, CosineAnnealingLR started from an lr other than base_lr.
+# replayed in Python floats, bit for bit; so is CosineAnnealingLR's for its first 100,000 steps, whose rounding a
+# closed form does not follow; where it is unbounded and tame (StepLR, ExponentialLR) a closed form equal to the
+# products up to rounding (a few ulp per step) is used. Where torch's recursion and torch's own closed form
+# disagree, the recursion wins: ConstantLR/LinearLR with total_iters=0, CosineAnnealingLR started from an lr other
+# than base_lr.
 
 
 def _step_lr(s, i, lr0):

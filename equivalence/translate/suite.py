@@ -15,7 +15,7 @@ from .cases import TRAJECTORY_TOL
 from .compare import float64, problem
 from .errors import UnsupportedError
 from jaxnet.compiling import fast_jit
-from .horizon import displacement_errors, flat, stack, within_horizon
+from .displacement import displacement_errors, flat, stack, within_horizon
 from .groups import NEUTRAL, settings
 from .optimizers import optimizer as translate_optimizer
 from .torchrun import leaves, nudged_horizon, objective, one_thread, sign_of, torch_steps

@@ -8,7 +8,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 import torch
 
-from .horizon import NUDGE, displacement_errors, flat, horizon
+from .displacement import NUDGE, displacement_errors, flat, horizon
 
 
 def objective(p, x, y, sign):

@@ -10,7 +10,7 @@ import torch
 from equivalence.translate import UnsupportedError, optimizer
 from equivalence.translate.compare import float64, problem
 from jaxnet.compiling import fast_jit
-from equivalence.translate.horizon import displacement_errors, flat, stack
+from equivalence.translate.displacement import displacement_errors, flat, stack
 from equivalence.translate.plateau import PlateauState
 from equivalence.translate.torchrun import gradients, leaves, objective
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from equivalence.translate import matrix, suite
-from equivalence.translate.horizon import MIN_HORIZON
+from equivalence.translate.displacement import MIN_HORIZON
 from equivalence.translate.torchsuite import suite_configs
 
 # The module fixture runs torch's whole optimizer database once; on one worker it is not run three times.

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from equivalence.translate import compare, optimizer
-from equivalence.translate.horizon import MIN_HORIZON, displacement_errors, horizon, within_horizon
+from equivalence.translate.displacement import MIN_HORIZON, displacement_errors, horizon, within_horizon
 
 optim = torch.optim
 TOL = 1e-10

@@ -11,6 +11,8 @@ its folded solution passed it), no private name outside the deviation cell, the 
 to comments and strings. `--full` (CI) executes all 14 afresh and compares what they print with what is stored.
 """
 
+import tokenize
+
 import nbformat
 import pytest
 
@@ -134,3 +136,15 @@ def test_a_korean_cell_gets_korean_comments_and_labels_and_a_missing_one_is_refu
     assert notebooks.translated(source, table) == 'x = 1  # 하나\nprint("사과 하나", x)\nd = {"w": x}'
     with pytest.raises(KeyError, match="one apple"):
         notebooks.translated(source, {"one": "하나"})
+
+
+def test_an_f_string_is_one_translatable_string_on_every_python():
+    """Python 3.12 tokenizes an f-string in parts (PEP 701); the translator still sees the whole literal, as on 3.11."""
+    from tools.docs import notebooks as nb
+
+    source = 'print(f"compare: {\'EQUAL\' if ok else \'NOT EQUAL\'}; {a:.2e}"\n      f"then {b}")  # say it\n'
+    strings = [t.string for t in nb._tokens(source) if t.type == tokenize.STRING]
+    assert strings == ['f"compare: {\'EQUAL\' if ok else \'NOT EQUAL\'}; {a:.2e}"', 'f"then {b}"']
+    table = {strings[0]: 'f"비교: {\'같음\' if ok else \'다름\'}; {a:.2e}"', strings[1]: 'f"다음 {b}"', "say it": "말하기"}
+    assert nb.translated(source, table) == ('print(f"비교: {\'같음\' if ok else \'다름\'}; {a:.2e}"\n'
+                                           '      f"다음 {b}")  # 말하기\n')

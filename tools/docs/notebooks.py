@@ -46,6 +46,28 @@ def notebook_name(stage: str, lang: str) -> str:
     return f"{stage}.ipynb" if lang == "en" else f"{stage}.{lang}.ipynb"
 
 
+FSTRING_START, FSTRING_END = getattr(tokenize, "FSTRING_START", None), getattr(tokenize, "FSTRING_END", None)
+
+
+def _tokens(source: str):
+    """tokenize's tokens with each f-string as one STRING token, as Python 3.11 reads it (3.12 splits an f-string into
+    its parts, PEP 701): the same translations, programs and names on every Python."""
+    lines, depth, start = source.splitlines(keepends=True), 0, None
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if FSTRING_START is not None and token.type in (FSTRING_START, FSTRING_END) or depth:
+            if token.type == FSTRING_START:
+                start = token.start if depth == 0 else start
+                depth += 1
+            elif token.type == FSTRING_END:
+                depth -= 1
+                if depth == 0:
+                    (r0, c0), (r1, c1) = start, token.end
+                    text = "".join(lines[r0 - 1:r1])[c0:len("".join(lines[r0 - 1:r1])) - len(lines[r1 - 1]) + c1]
+                    yield tokenize.TokenInfo(tokenize.STRING, text, start, token.end, token.line)
+            continue
+        yield token
+
+
 def _translatable(token: tokenize.TokenInfo) -> str | None:
     """The key a Korean translation replaces: a comment's text, or a string literal with words (labels, messages)."""
     if token.type == tokenize.COMMENT:
@@ -59,7 +81,7 @@ def translated(source: str, table: dict[str, str]) -> str:
     """`source` with every comment and worded string literal replaced by its entry in `table` (KeyError if none)."""
     lines = source.splitlines(keepends=True)
     edits, missing = [], []
-    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+    for token in _tokens(source):
         key = _translatable(token)
         if key is None:
             continue
@@ -78,7 +100,7 @@ def translated(source: str, table: dict[str, str]) -> str:
 def program(source: str) -> list[tuple[int, str]]:
     """The code's tokens without comments, strings stood in for: what an English cell and its Korean twin share."""
     out = []
-    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+    for token in _tokens(source):
         if token.type in (tokenize.COMMENT, tokenize.NL):
             continue
         out.append((token.type, "<str>" if token.type == tokenize.STRING else token.string))
@@ -88,7 +110,7 @@ def program(source: str) -> list[tuple[int, str]]:
 def private_names(source: str) -> set[str]:
     """The private names (`_adam`, `jaxnet.cnn._patches_conv`) a code cell uses."""
     names = set()
-    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+    for token in _tokens(source):
         if token.type == tokenize.NAME and PRIVATE.match(token.string):
             names.add(token.string)
     return names

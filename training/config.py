@@ -101,6 +101,13 @@ def count_or_zero(text: str) -> int:
     return value
 
 
+def seed(text: str) -> int:
+    value = cli.number(text, int)
+    if value < 0:  # NumPy's seed sequences take non-negative integers only
+        raise argparse.ArgumentTypeError(f"{text} must be a whole number, 0 or more")
+    return value
+
+
 def decay(text: str) -> float:
     value = cli.number(text, float)
     if not 0 <= value < float("inf"):  # also refuses nan
@@ -115,7 +122,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=cli.positive_int, help="total steps of the run, counting resumed ones (default 5000)")
     p.add_argument("--lr", type=cli.positive_float, help="learning rate (default: per stage, see docs/training.md)")
     p.add_argument("--batch-size", type=cli.positive_int, help="rows per step (default: the whole data set)")
-    p.add_argument("--seed", type=int, help="seed of data, initial weights and batch order (default 0)")
+    p.add_argument("--seed", type=seed, help="seed of data, initial weights and batch order (default 0)")
     p.add_argument("--data", help="seed | linear | iris | digits | PATH (.npz, .csv, .csv.gz or a folder of x.npy/y.npy)")
     p.add_argument("--target", help="CSV target column(s), comma-separated (default: the last column)")
     p.add_argument("--init", help="randn | constant | zeros | torch | flax | PATH (.npz or .safetensors with w, b)")

@@ -66,6 +66,7 @@ CASES = {  # name: (flags, a word the message must contain); {p} is the test's f
     "non-numeric lr": (["--lr", "fast"], "--lr"),
     "nan lr": (["--lr", "nan"], "--lr"),
     "zero steps": (["--steps", "0"], "--steps"),
+    "negative seed": (["--seed", "-1"], "--seed"),
     "non-numeric steps": (["--steps", "many"], "--steps"),
     "zero batch size": (["--batch-size", "0"], "--batch-size"),
     "zero threads": (["--threads", "0"], "--threads"),

@@ -33,12 +33,13 @@ def parse(argv: list[str] | None, framework: str):
 def execute(args, framework: str, make_backend: Callable, quiet: bool,
               started: float | None = None) -> tuple[dict, session.Run]:
     """One run as the flags ask: open (or resume) it, then train it to metrics.json."""
-    started = time.perf_counter() if started is None else started
+    now = time.perf_counter()
+    started = now if started is None else started
     launch = shards.launch(args, framework)
     run = openrun.open_run(args, framework, launch.writer)
-    run.timings["imports_s"] = time.perf_counter() - started
+    run.timings["imports_s"] = now - started  # up to this call, as before the split: opening the run is not imports
     return execute_run(run, framework, make_backend, launch, quiet, cache=not args.no_cache,
-                           compare=args.compare, started=started)
+                       compare=args.compare, started=started)
 
 
 def main(args, framework: str, make_backend: Callable, started: float | None = None) -> int:

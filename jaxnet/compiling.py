@@ -35,7 +35,10 @@ FLAGS = ("jax_enable_compilation_cache", "jax_compilation_cache_dir",
 @functools.cache
 def fast_options() -> dict:
     """Those of FAST_CPU_OPTIONS the running XLA accepts, each tried on a one-operation CPU program."""
-    x = jax.device_put(0.0, jax.devices("cpu")[0])
+    try:
+        x = jax.device_put(0.0, jax.devices("cpu")[0])
+    except RuntimeError:  # JAX_PLATFORMS without the CPU: XLA's defaults, nothing to try
+        return {}
     accepted = {}
     for name, value in FAST_CPU_OPTIONS.items():
         try:

@@ -17,7 +17,6 @@ from training.runfolder import atomic_write_bytes
 
 PACKAGES = ("jax", "flax", "optax", "torch", "numpy")  # the "tested with" line, in this order
 DTYPES = ("float64", "float32")
-LANE_ORDER = ("pinned", "newest")  # .ci/run's lanes, as the README lists them (others after, by name)
 
 
 class RecordFailed(Exception):
@@ -43,7 +42,7 @@ def env_record(measured: Path, lane: str) -> dict:
     record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     lanes = record.get("lanes", {})
     lanes[lane] = env() | {"date": datetime.date.today().isoformat()}
-    return {"lanes": {name: lanes[name] for name in sorted(lanes, key=lambda n: (LANE_ORDER.index(n) if n in LANE_ORDER else len(LANE_ORDER), n))}}
+    return {"lanes": lanes}  # written with sorted keys; the README orders the lanes as .ci/run runs them
 
 
 def measure_equivalence(steps: int | None = None) -> dict:
